@@ -1,0 +1,89 @@
+//! Command-line arguments (clap). Only parsing here; the commands validate.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "wormsim",
+    version,
+    about = "Exact, fast simulation of Internet worm outbreaks (Code Red and relatives).",
+    long_about = "Exact, fast simulation of Internet worm outbreaks (Code Red and relatives).\n\
+                  Simulation and analysis only: wormsim never touches a real network.",
+    after_help = "Examples:\n  wormsim run codered-v2-2001-07-19\n  wormsim presets\n  wormsim check my-scenario.toml"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a scenario (a preset name or a .toml file) and write its time series.
+    #[command(after_help = "Examples:\n  \
+        wormsim run codered-v2-2001-07-19\n  \
+        wormsim run codered-v2-2001-07-19 --seed 7 --out out/seed7 --format json\n  \
+        wormsim run my.toml --until 2001-07-19T18:00:00Z --engine reference")]
+    Run(RunArgs),
+    /// List the built-in presets, one per line.
+    #[command(after_help = "Example:\n  wormsim presets")]
+    Presets(PresetsArgs),
+    /// Validate a scenario file without running it.
+    #[command(
+        after_help = "Examples:\n  wormsim check my.toml\n  wormsim check codered-v2-2001-07-19"
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// A preset name (see `wormsim presets`) or a path to a scenario .toml file.
+    pub scenario: String,
+    /// Base random seed (default: the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory (default: out/<scenario name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Format of the time series file.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    /// Stop at this RFC 3339 UTC time instead of the scenario's end.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Which engine: the fastest exact one, the general exact one, or the per-probe reference.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub engine: EngineArg,
+    /// Also write per-host records (hosts.csv): address, state, first infection, infector.
+    #[arg(long)]
+    pub hosts: bool,
+    /// Print nothing on success.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct PresetsArgs {}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// A preset name or a path to a scenario .toml file.
+    pub scenario: String,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum EngineArg {
+    Auto,
+    General,
+    Reference,
+}
+
+pub fn parse() -> Cli {
+    Cli::parse()
+}

@@ -1,0 +1,65 @@
+//! CSV exporters.
+
+use std::fmt::Write;
+use wormsim::engine::{HostRecords, HostState, NO_HOST};
+use wormsim::observe::{COLUMNS, Series};
+use wormsim::population::{Population, fmt_addr};
+use wormsim::scenario::ProbeCount;
+use wormsim::time::SimTime;
+
+/// Format a probe count: an integer when sampled, three decimals when expected.
+pub fn probes(x: f64, mode: ProbeCount) -> String {
+    match mode {
+        ProbeCount::Sampled => format!("{x:.0}"),
+        ProbeCount::Expected => format!("{x:.3}"),
+    }
+}
+
+/// The time series, one row per bin (columns in `wormsim::observe::COLUMNS`).
+pub fn series(s: &Series, mode: ProbeCount) -> String {
+    let mut out = String::with_capacity(80 * (s.rows().len() + 1));
+    out.push_str(&COLUMNS.join(","));
+    out.push('\n');
+    for r in s.rows() {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{}",
+            r.time,
+            r.susceptible,
+            r.infected,
+            r.cumulative_infected,
+            r.new_infections,
+            r.reinfections,
+            probes(r.probes, mode),
+            r.patched,
+            r.rebooted
+        );
+    }
+    out
+}
+
+/// Per-host records.
+pub fn hosts(p: &Population, h: &HostRecords) -> String {
+    let mut out = String::from("address,state,first_infected_at,first_infector\n");
+    for (i, &a) in p.addrs().iter().enumerate() {
+        let state = match h.state[i] {
+            HostState::Susceptible => "susceptible",
+            HostState::Infected => "infected",
+            HostState::Patched => "patched",
+        };
+        let t = h.first_infected_at[i];
+        let when = if t.is_nan() {
+            String::new()
+        } else {
+            SimTime(t).to_string()
+        };
+        let by = h.first_infector[i];
+        let by = if by == NO_HOST {
+            String::new()
+        } else {
+            fmt_addr(p.addrs()[by as usize])
+        };
+        let _ = writeln!(out, "{},{state},{when},{by}", fmt_addr(a));
+    }
+    out
+}

@@ -1,0 +1,38 @@
+//! `wormsim`: a thin command-line layer over the `wormsim` library.
+//!
+//! All simulation logic lives in the library; this binary parses arguments,
+//! calls it, renders results and writes files atomically.
+
+mod args;
+mod atomic;
+mod cmd;
+mod error;
+mod export;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            if error::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            if error::is_input_error(&err) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = args::parse();
+    match cli.command {
+        args::Command::Run(a) => cmd::run::run(&a),
+        args::Command::Presets(a) => cmd::presets::run(&a),
+        args::Command::Check(a) => cmd::check::run(&a),
+    }
+}

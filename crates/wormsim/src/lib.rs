@@ -1,0 +1,48 @@
+//! # wormsim
+//!
+//! Exact, fast simulation of Internet worm outbreaks, starting with Code Red
+//! (July–August 2001). wormsim is simulation and analysis only: nothing here sends
+//! a packet.
+//!
+//! ```text
+//!  scenarios/*.toml ──► scenario::Scenario (two-stage, validated)
+//!                              │
+//!                              ▼
+//!  population ─► engine::Setup ─► engine::Simulation ──events──► observe::Series ─► summary::Summary
+//!                                  (fast SI | general | per-probe reference)
+//! ```
+//!
+//! ## Example
+//! ```
+//! use wormsim::engine::{EngineChoice, Simulation};
+//! use wormsim::observe::Series;
+//! use wormsim::preset;
+//!
+//! let scenario = preset::load("codered-v2-2001-07-19").unwrap();
+//! let mut sim = Simulation::new(&scenario, 1, 0, EngineChoice::Auto).unwrap();
+//! let mut series = Series::new(scenario.start, scenario.end, scenario.output.bin);
+//! // Run the first two hours only (the whole day takes well under a second in release).
+//! sim.run_until(scenario.start.plus(2.0 * 3600.0), &mut series);
+//! assert!(sim.view().ever_infected >= 1);
+//! ```
+//!
+//! ## Modules
+//! - [`time`]: calendar time ([`time::SimTime`], UTC seconds).
+//! - [`calendar`]: Code Red's day-of-month phases.
+//! - [`population`]: vulnerable hosts and their addresses.
+//! - [`scenario`]: the TOML format; [`preset`]: the built-in scenarios.
+//! - [`engine`]: the exact engines and the per-probe reference.
+//! - [`observe`]: observers (the time series); [`summary`]: run summaries.
+//! - [`rng`]: named random streams; [`schedule`]: piecewise-constant rates.
+
+pub mod calendar;
+pub mod engine;
+pub mod fenwick;
+pub mod observe;
+pub mod population;
+pub mod preset;
+pub mod rng;
+pub mod scenario;
+pub mod schedule;
+pub mod summary;
+pub mod time;

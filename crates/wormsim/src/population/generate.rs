@@ -1,0 +1,419 @@
+//! Population generators.
+
+use super::{Population, PopulationError, check_space_bits};
+use crate::fenwick::Fenwick;
+use crate::rng::Rng;
+use rand::{Rng as _, RngExt};
+
+/// Blocks of IPv4 space that are not routable unicast (first address, prefix length).
+///
+/// 0/8 ("this network"), 10/8, 172.16/12 and 192.168/16 (RFC 1918 private),
+/// 127/8 (loopback), 169.254/16 (link-local) and 224/3 (multicast and reserved).
+pub const UNROUTABLE: [(u32, u8); 7] = [
+    (0x0000_0000, 8),
+    (0x0A00_0000, 8),
+    (0x7F00_0000, 8),
+    (0xA9FE_0000, 16),
+    (0xAC10_0000, 12),
+    (0xC0A8_0000, 16),
+    (0xE000_0000, 3),
+];
+
+/// Whether `a` is routable unicast IPv4 (not in [`UNROUTABLE`]).
+pub fn is_routable(a: u32) -> bool {
+    UNROUTABLE
+        .iter()
+        .all(|&(base, len)| (a ^ base) >> (32 - len) != 0)
+}
+
+/// Number of eligible host addresses in a `2^space_bits` space: routable unicast
+/// for 32 bits, every address for a smaller experimental space.
+pub fn eligible_capacity(space_bits: u8) -> u64 {
+    if space_bits == 32 {
+        let excluded: u64 = UNROUTABLE.iter().map(|&(_, len)| 1u64 << (32 - len)).sum();
+        (1u64 << 32) - excluded
+    } else {
+        1u64 << space_bits
+    }
+}
+
+fn eligible(a: u32, space_bits: u8) -> bool {
+    space_bits < 32 || is_routable(a)
+}
+
+fn random_addr(space_bits: u8, rng: &mut Rng) -> u32 {
+    let x = rng.next_u32();
+    if space_bits == 32 {
+        x
+    } else {
+        x >> (32 - space_bits)
+    }
+}
+
+/// `hosts` distinct addresses, uniform over the eligible space.
+///
+/// # Errors
+/// More hosts than eligible addresses.
+pub fn uniform(hosts: u32, space_bits: u8, rng: &mut Rng) -> Result<Population, PopulationError> {
+    check_space_bits(space_bits)?;
+    let capacity = eligible_capacity(space_bits);
+    let n = hosts as usize;
+    if hosts as u64 > capacity {
+        return Err(PopulationError::TooLarge {
+            hosts: hosts as u64,
+            capacity,
+            space_bits,
+        });
+    }
+    if space_bits < 32 && (n as u64) * 4 > capacity {
+        // Dense: partial Fisher-Yates over every address.
+        let mut all: Vec<u32> = (0..capacity as u32).collect();
+        for i in 0..n {
+            let j = rng.random_range(i..all.len());
+            all.swap(i, j);
+        }
+        all.truncate(n);
+        return Population::from_addrs(space_bits, all);
+    }
+    // Sparse: draw iid, drop duplicates, top up. Equivalent to drawing one by one
+    // until `n` distinct addresses are seen, so the result is a uniform n-subset.
+    let mut addrs: Vec<u32> = Vec::with_capacity(n);
+    while addrs.len() < n {
+        let missing = n - addrs.len();
+        let mut k = 0;
+        while k < missing {
+            let a = random_addr(space_bits, rng);
+            if eligible(a, space_bits) {
+                addrs.push(a);
+                k += 1;
+            }
+        }
+        addrs.sort_unstable();
+        addrs.dedup();
+    }
+    Population::from_addrs(space_bits, addrs)
+}
+
+/// Parameters of the clustered generator.
+///
+/// In a 32-bit space the two block levels are /8 and /16. In a smaller space of
+/// `b` bits they are `/(b/4)` and `/(b/2)` of that space, so the shape carries over.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterParams {
+    /// Number of occupied top-level blocks (/8s).
+    pub slash8_blocks: u32,
+    /// Number of occupied second-level blocks (/16s).
+    pub slash16_blocks: u32,
+    /// Zipf exponent of the /8 weights: the k-th /8 (in random order) gets weight
+    /// `k^-s` when /16s are placed.
+    pub slash8_zipf: f64,
+    /// Zipf exponent of /16 occupancy: the k-th /16 gets a share of hosts `∝ k^-s`.
+    pub slash16_zipf: f64,
+}
+
+/// Prefix lengths `(top, sub)` of the two block levels in a space of `space_bits`.
+pub fn block_levels(space_bits: u8) -> (u8, u8) {
+    (space_bits / 4, space_bits / 2)
+}
+
+fn block_eligible(block: u32, len: u8, space_bits: u8) -> bool {
+    if space_bits < 32 {
+        return true;
+    }
+    // A block is eligible when no unroutable range covers it (blocks partly
+    // covered by a longer unroutable prefix are handled per address below).
+    let base = block << (32 - len);
+    UNROUTABLE
+        .iter()
+        .all(|&(ub, ulen)| ulen > len || (base ^ ub) >> (32 - ulen) != 0)
+}
+
+/// Check clustered-population parameters; on error, the offending field and why.
+///
+/// # Errors
+/// `(field, message)` for the first bad parameter.
+pub fn check_cluster_params(
+    hosts: u32,
+    space_bits: u8,
+    p: &ClusterParams,
+) -> Result<(), (&'static str, String)> {
+    let (la, lb) = block_levels(space_bits);
+    let eligible_tops = (0..1u32 << la)
+        .filter(|&b| block_eligible(b, la, space_bits))
+        .count();
+    for (what, s) in [
+        ("slash8_zipf", p.slash8_zipf),
+        ("slash16_zipf", p.slash16_zipf),
+    ] {
+        if !(s.is_finite() && s >= 0.0) {
+            return Err((what, format!("{s} must be a finite number >= 0")));
+        }
+    }
+    if p.slash8_blocks == 0 || p.slash8_blocks as usize > eligible_tops {
+        return Err((
+            "slash8_blocks",
+            format!(
+                "{} must be between 1 and {eligible_tops} (eligible /{la} blocks)",
+                p.slash8_blocks
+            ),
+        ));
+    }
+    let max_subs = p.slash8_blocks as u64 * (1u64 << (lb - la));
+    if p.slash16_blocks == 0 || p.slash16_blocks as u64 > max_subs * 3 / 4 {
+        return Err((
+            "slash16_blocks",
+            format!(
+                "{} must be between 1 and {} (3/4 of the /{lb} blocks inside {} /{la} blocks); use fewer, or more slash8_blocks",
+                p.slash16_blocks,
+                max_subs * 3 / 4,
+                p.slash8_blocks
+            ),
+        ));
+    }
+    let capacity = p.slash16_blocks as u64 * (1u64 << (space_bits - lb)) / 2;
+    if hosts as u64 > capacity {
+        return Err((
+            "hosts",
+            format!(
+                "{hosts} hosts do not fit in {} clustered /{lb} blocks (at most {capacity}, half of each block); \
+                 use fewer hosts or more slash16_blocks",
+                p.slash16_blocks
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `hosts` distinct addresses concentrated in `slash8_blocks` top blocks and
+/// `slash16_blocks` second-level blocks with Zipf occupancy.
+///
+/// # Errors
+/// Parameters out of range or more hosts than the chosen blocks hold.
+pub fn clustered(
+    hosts: u32,
+    space_bits: u8,
+    p: &ClusterParams,
+    rng: &mut Rng,
+) -> Result<Population, PopulationError> {
+    check_space_bits(space_bits)?;
+    let (la, lb) = block_levels(space_bits);
+    let n_top = 1u32 << la;
+    let subs_per_top = 1u32 << (lb - la);
+    let sub_size = 1u64 << (space_bits - lb);
+    check_cluster_params(hosts, space_bits, p)
+        .map_err(|(what, why)| PopulationError::Invalid { what, why })?;
+    let bad = |what, why: String| Err(PopulationError::Invalid { what, why });
+    let tops: Vec<u32> = (0..n_top)
+        .filter(|&b| block_eligible(b, la, space_bits))
+        .collect();
+    let max_subs = p.slash8_blocks as u64 * subs_per_top as u64;
+
+    // 1. Top blocks: a uniform random choice, in random order (that order is the
+    //    Zipf rank).
+    let mut tops = tops;
+    for i in 0..p.slash8_blocks as usize {
+        let j = rng.random_range(i..tops.len());
+        tops.swap(i, j);
+    }
+    tops.truncate(p.slash8_blocks as usize);
+    let top_w: Vec<f64> = (1..=tops.len())
+        .map(|k| (k as f64).powf(-p.slash8_zipf))
+        .collect();
+    let mut top_tree = Fenwick::from_weights(&top_w);
+    let mut top_used = vec![0u32; tops.len()];
+
+    // 2. Second-level blocks: pick a top block by weight, then a free sub-block in
+    //    it uniformly. A top block that fills up leaves the draw.
+    let mut subs: Vec<u32> = Vec::with_capacity(p.slash16_blocks as usize);
+    let mut taken = std::collections::BTreeSet::new();
+    while subs.len() < p.slash16_blocks as usize {
+        if top_tree.total() <= 0.0 {
+            return bad(
+                "slash16_blocks",
+                "not enough free blocks; use fewer".to_string(),
+            );
+        }
+        let ti = top_tree.find(rng.random::<f64>() * top_tree.total());
+        let sub = (tops[ti] << (lb - la)) | rng.random_range(0..subs_per_top);
+        if block_eligible(sub, lb, space_bits) && taken.insert(sub) {
+            subs.push(sub);
+            top_used[ti] += 1;
+            if top_used[ti] == subs_per_top {
+                top_tree.set(ti, 0.0);
+            }
+        } else if taken.len() as u64 >= max_subs {
+            return bad(
+                "slash16_blocks",
+                "too many blocks for the /8s chosen; use fewer".to_string(),
+            );
+        }
+    }
+
+    // 3. Hosts per second-level block: multinomial with Zipf weights, capped at
+    //    half a block (a full block removes itself from the draw).
+    let cap = (sub_size / 2) as u32;
+    let sub_w: Vec<f64> = (1..=subs.len())
+        .map(|k| (k as f64).powf(-p.slash16_zipf))
+        .collect();
+    let mut sub_tree = Fenwick::from_weights(&sub_w);
+    let mut count = vec![0u32; subs.len()];
+    for _ in 0..hosts {
+        let si = sub_tree.find(rng.random::<f64>() * sub_tree.total());
+        count[si] += 1;
+        if count[si] == cap {
+            sub_tree.set(si, 0.0);
+        }
+    }
+
+    // 4. Addresses inside each block: distinct, uniform, routable.
+    let mut addrs = Vec::with_capacity(hosts as usize);
+    let mut local: Vec<u32> = Vec::new();
+    for (si, &c) in count.iter().enumerate() {
+        let base = (subs[si] as u64) << (space_bits - lb);
+        local.clear();
+        while local.len() < c as usize {
+            let missing = c as usize - local.len();
+            for _ in 0..missing {
+                let off = rng.random_range(0..sub_size as u32);
+                let a = (base + off as u64) as u32;
+                if eligible(a, space_bits) {
+                    local.push(a);
+                }
+            }
+            local.sort_unstable();
+            local.dedup();
+        }
+        addrs.extend_from_slice(&local);
+    }
+    Population::from_addrs(space_bits, addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::population::parse_addr;
+    use rand::SeedableRng;
+
+    fn rng() -> Rng {
+        Rng::seed_from_u64(7)
+    }
+
+    #[test]
+    fn routable_exclusions() {
+        for (a, ok) in [
+            ("0.1.2.3", false),
+            ("10.9.9.9", false),
+            ("127.0.0.1", false),
+            ("169.254.3.4", false),
+            ("169.253.3.4", true),
+            ("172.16.0.1", false),
+            ("172.31.255.255", false),
+            ("172.32.0.0", true),
+            ("192.168.1.1", false),
+            ("192.169.1.1", true),
+            ("223.255.255.255", true),
+            ("224.0.0.1", false),
+            ("255.255.255.255", false),
+            ("198.137.240.91", true),
+        ] {
+            assert_eq!(is_routable(parse_addr(a).unwrap()), ok, "{a}");
+        }
+        let excl = 3 * (1u64 << 24) + (1 << 29) + (1 << 20) + 2 * (1 << 16);
+        assert_eq!(eligible_capacity(32), (1u64 << 32) - excl);
+        assert_eq!(eligible_capacity(16), 65_536);
+    }
+
+    #[test]
+    fn uniform_is_distinct_routable_and_sized() {
+        let p = uniform(50_000, 32, &mut rng()).unwrap();
+        assert_eq!(p.len(), 50_000);
+        assert!(p.addrs().iter().all(|&a| is_routable(a)));
+        assert!(p.addrs().windows(2).all(|w| w[0] < w[1]));
+        let dense = uniform(60_000, 16, &mut rng()).unwrap();
+        assert_eq!(dense.len(), 60_000);
+        assert!(matches!(
+            uniform(70_000, 16, &mut rng()),
+            Err(PopulationError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn uniform_first_octets_are_spread() {
+        // Chi-square of the first octet over the 221 routable /8s (with a few
+        // partly excluded ones, expected counts are proportional to capacity).
+        let p = uniform(221 * 200, 32, &mut rng()).unwrap();
+        let mut counts = [0u64; 256];
+        for &a in p.addrs() {
+            counts[(a >> 24) as usize] += 1;
+        }
+        let cap = eligible_capacity(32) as f64;
+        let mut chi2 = 0.0;
+        let mut dof = 0;
+        for (o, &c) in counts.iter().enumerate() {
+            let mut size = 0u64;
+            if block_eligible(o as u32, 8, 32) {
+                size = 1 << 24;
+                for &(ub, ul) in &UNROUTABLE {
+                    if ul > 8 && (ub >> 24) == o as u32 {
+                        size -= 1 << (32 - ul);
+                    }
+                }
+            }
+            if size == 0 {
+                assert_eq!(c, 0);
+                continue;
+            }
+            let e = p.len() as f64 * size as f64 / cap;
+            chi2 += (c as f64 - e).powi(2) / e;
+            dof += 1;
+        }
+        // dof-1 = 220; chi-square 220 has p = 1e-6 near 339.
+        assert!(chi2 < 339.0, "chi2 {chi2} over {dof} cells");
+    }
+
+    #[test]
+    fn clustered_concentrates() {
+        let params = ClusterParams {
+            slash8_blocks: 20,
+            slash16_blocks: 500,
+            slash8_zipf: 1.0,
+            slash16_zipf: 1.0,
+        };
+        let p = clustered(100_000, 32, &params, &mut rng()).unwrap();
+        assert_eq!(p.len(), 100_000);
+        assert!(p.addrs().iter().all(|&a| is_routable(a)));
+        let mut s8: Vec<u32> = p.addrs().iter().map(|a| a >> 24).collect();
+        s8.dedup();
+        assert!(s8.len() <= 20);
+        let mut s16: Vec<u32> = p.addrs().iter().map(|a| a >> 16).collect();
+        s16.dedup();
+        assert!(s16.len() <= 500 && s16.len() > 400);
+        // Heavy tail: the largest /16 holds far more than the mean (200).
+        let mut per16 = std::collections::BTreeMap::new();
+        for &a in p.addrs() {
+            *per16.entry(a >> 16).or_insert(0u32) += 1;
+        }
+        let max = *per16.values().max().unwrap();
+        assert!(max > 2_000, "largest /16 has only {max}");
+    }
+
+    #[test]
+    fn clustered_small_space_and_errors() {
+        let params = ClusterParams {
+            slash8_blocks: 4,
+            slash16_blocks: 20,
+            slash8_zipf: 1.0,
+            slash16_zipf: 0.5,
+        };
+        let p = clustered(1_000, 16, &params, &mut rng()).unwrap();
+        assert_eq!(p.len(), 1_000);
+        assert!(p.addrs().iter().all(|&a| a < 65_536));
+        let mut bad = params.clone();
+        bad.slash8_blocks = 17;
+        assert!(clustered(1_000, 16, &bad, &mut rng()).is_err());
+        assert!(matches!(
+            clustered(5_000, 16, &params, &mut rng()),
+            Err(PopulationError::Invalid { what: "hosts", .. })
+        ));
+    }
+}

@@ -1,0 +1,135 @@
+//! The numbers a run is summarised by.
+
+use crate::engine::{Counters, HostRecords, HostState, NO_HOST};
+use crate::observe::Series;
+use crate::scenario::Scenario;
+use crate::time::{MINUTE, SimTime};
+
+/// Summary of one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub replicate: u64,
+    pub engine: String,
+    pub start: SimTime,
+    pub end: SimTime,
+    /// Vulnerable hosts.
+    pub hosts: u32,
+    /// Hosts infected at the start.
+    pub seeds: u32,
+    /// Hosts infected at least once by the end (the "final count").
+    pub ever_infected: u32,
+    /// Hosts infected at the end.
+    pub infected_at_end: u32,
+    /// Cumulative infected hosts at each `output.report_at` time.
+    pub report: Vec<(SimTime, u32)>,
+    /// Times at which 10%, 50% and 90% of the final count had been infected.
+    pub t10: Option<SimTime>,
+    pub t50: Option<SimTime>,
+    pub t90: Option<SimTime>,
+    /// Most first infections in one UTC minute (seeds excluded) [hosts/min].
+    pub peak_per_minute: u32,
+    /// Start of that minute.
+    pub peak_minute: Option<SimTime>,
+    /// Hosts patched by the end (including patched while infected).
+    pub patched: u32,
+    pub patched_while_infected: u64,
+    pub reboots: u64,
+    pub reinfections: u64,
+    /// Probes sent over the run (sum of the series' probe column).
+    pub probes: f64,
+    /// Events processed by the engine.
+    pub events: u64,
+}
+
+/// Time at which the `k`-th (1-based) infection happened, from sorted times.
+fn kth(times: &[f64], k: usize) -> Option<SimTime> {
+    if k == 0 {
+        None
+    } else {
+        times.get(k - 1).map(|&t| SimTime(t))
+    }
+}
+
+impl Summary {
+    /// Summarise a finished run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        scenario: &Scenario,
+        seed: u64,
+        replicate: u64,
+        engine: &str,
+        hosts: &HostRecords,
+        counters: &Counters,
+        series: &Series,
+    ) -> Summary {
+        let times = hosts.sorted_infection_times();
+        let final_count = times.len();
+        let at = |frac: f64| kth(&times, (frac * final_count as f64).ceil() as usize);
+        let report = scenario
+            .output
+            .report_at
+            .iter()
+            .map(|&t| (t, times.partition_point(|&x| x <= t.secs()) as u32))
+            .collect();
+        // Peak first infections per UTC minute, seeds excluded.
+        let mut minute_times: Vec<i64> = hosts
+            .first_infected_at
+            .iter()
+            .zip(&hosts.first_infector)
+            .filter(|(t, by)| !t.is_nan() && **by != NO_HOST)
+            .map(|(t, _)| (t / MINUTE).floor() as i64)
+            .collect();
+        minute_times.sort_unstable();
+        let (mut peak, mut peak_min) = (0u32, None);
+        let mut i = 0;
+        while i < minute_times.len() {
+            let m = minute_times[i];
+            let j = minute_times[i..].partition_point(|&x| x == m) + i;
+            if (j - i) as u32 > peak {
+                peak = (j - i) as u32;
+                peak_min = Some(SimTime(m as f64 * MINUTE));
+            }
+            i = j;
+        }
+        let seeds = hosts
+            .first_infector
+            .iter()
+            .zip(&hosts.first_infected_at)
+            .filter(|(by, t)| **by == NO_HOST && !t.is_nan())
+            .count() as u32;
+        Summary {
+            scenario: scenario.name.clone(),
+            seed,
+            replicate,
+            engine: engine.to_string(),
+            start: scenario.start,
+            end: series.end(),
+            hosts: hosts.state.len() as u32,
+            seeds,
+            ever_infected: final_count as u32,
+            infected_at_end: hosts
+                .state
+                .iter()
+                .filter(|&&s| s == HostState::Infected)
+                .count() as u32,
+            report,
+            t10: at(0.1),
+            t50: at(0.5),
+            t90: at(0.9),
+            peak_per_minute: peak,
+            peak_minute: peak_min,
+            patched: hosts
+                .state
+                .iter()
+                .filter(|&&s| s == HostState::Patched)
+                .count() as u32,
+            patched_while_infected: counters.patched_while_infected,
+            reboots: counters.reboots,
+            reinfections: counters.reinfections,
+            probes: series.rows().iter().map(|r| r.probes).sum(),
+            events: counters.events,
+        }
+    }
+}
