@@ -97,13 +97,21 @@ pub struct View {
 /// the state (and `view`) is constant, then [`Observer::event`] for the event at
 /// `to`, with the view after it.
 pub trait Observer {
+    /// Whether [`Event::Infection`] must carry host identities. An observer that
+    /// only counts (like [`crate::observe::Series`]) sets this to false, and the
+    /// fast SI engine may then report `host` and `infector` as [`NO_HOST`] and
+    /// assign identities later, on demand. The outbreak is the same either way.
+    const NEEDS_HOSTS: bool = true;
     fn interval(&mut self, _from: SimTime, _to: SimTime, _view: &View) {}
     fn event(&mut self, _event: &Event, _view: &View) {}
 }
 
-impl Observer for () {}
+impl Observer for () {
+    const NEEDS_HOSTS: bool = false;
+}
 
 impl<O: Observer + ?Sized> Observer for &mut O {
+    const NEEDS_HOSTS: bool = O::NEEDS_HOSTS;
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         (**self).interval(from, to, view);
     }
@@ -113,6 +121,7 @@ impl<O: Observer + ?Sized> Observer for &mut O {
 }
 
 impl<A: Observer, B: Observer> Observer for (A, B) {
+    const NEEDS_HOSTS: bool = A::NEEDS_HOSTS || B::NEEDS_HOSTS;
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         self.0.interval(from, to, view);
         self.1.interval(from, to, view);
@@ -254,6 +263,8 @@ pub struct HostRecords {
     pub first_infector: Vec<u32>,
     /// State at the end of the run.
     pub state: Vec<HostState>,
+    /// Hosts in the order of their first infection (seeds first): so in time order.
+    pub infection_order: Vec<u32>,
 }
 
 impl HostRecords {
@@ -262,19 +273,16 @@ impl HostRecords {
             first_infected_at: vec![f64::NAN; n],
             first_infector: vec![NO_HOST; n],
             state: vec![HostState::Susceptible; n],
+            infection_order: Vec::new(),
         }
     }
 
-    /// First-infection times of every host ever infected, sorted [s since epoch].
+    /// First-infection times of every host ever infected, in time order [s since epoch].
     pub fn sorted_infection_times(&self) -> Vec<f64> {
-        let mut v: Vec<f64> = self
-            .first_infected_at
+        self.infection_order
             .iter()
-            .copied()
-            .filter(|t| !t.is_nan())
-            .collect();
-        v.sort_by(f64::total_cmp);
-        v
+            .map(|&h| self.first_infected_at[h as usize])
+            .collect()
     }
 }
 
@@ -426,8 +434,8 @@ impl Simulation {
     }
 
     /// Per-host results so far.
-    pub fn hosts(&self) -> HostRecords {
-        match &self.engine {
+    pub fn hosts(&mut self) -> HostRecords {
+        match &mut self.engine {
             Engine::Fast(e) => e.hosts(),
             Engine::General(e) => e.hosts(),
             Engine::Reference(e) => e.hosts(),
@@ -507,14 +515,28 @@ impl DenseSet {
     pub fn remove(&mut self, h: u32) {
         let i = self.pos[h as usize];
         debug_assert_ne!(i, NO_HOST);
+        self.remove_at(i as usize, h);
+    }
+    /// Remove `h`, known to sit at position `i` (saves looking its position up).
+    pub fn remove_at(&mut self, i: usize, h: u32) {
+        debug_assert_eq!(self.items[i], h);
         let last = self.items.pop().expect("remove from a non-empty set");
         if last != h {
-            self.items[i as usize] = last;
-            self.pos[last as usize] = i;
+            self.items[i] = last;
+            self.pos[last as usize] = i as u32;
         }
         self.pos[h as usize] = NO_HOST;
     }
+    /// Position of `h` in the set.
+    pub fn position(&self, h: u32) -> usize {
+        self.pos[h as usize] as usize
+    }
+    /// A uniform position and the host there.
+    pub fn choose_at(&self, rng: &mut Rng) -> (usize, u32) {
+        let i = crate::rng::below(rng, self.items.len() as u32) as usize;
+        (i, self.items[i])
+    }
     pub fn choose(&self, rng: &mut Rng) -> u32 {
-        self.items[rng.random_range(0..self.items.len())]
+        self.items[crate::rng::below(rng, self.items.len() as u32) as usize]
     }
 }

@@ -144,6 +144,8 @@ impl Series {
 }
 
 impl Observer for Series {
+    const NEEDS_HOSTS: bool = false;
+
     fn interval(&mut self, from: SimTime, to: SimTime, v: &View) {
         // Levels at each row time in [from, to).
         while self.levels_done < self.rows.len() && self.rows[self.levels_done].time < to {

@@ -64,7 +64,19 @@ impl Summary {
         counters: &Counters,
         series: &Series,
     ) -> Summary {
-        let times = hosts.sorted_infection_times();
+        // First infections in time order: (time, is_seed).
+        let firsts: Vec<(f64, bool)> = hosts
+            .infection_order
+            .iter()
+            .map(|&h| {
+                (
+                    hosts.first_infected_at[h as usize],
+                    hosts.first_infector[h as usize] == NO_HOST,
+                )
+            })
+            .collect();
+        debug_assert!(firsts.windows(2).all(|w| w[0].0 <= w[1].0));
+        let times: Vec<f64> = firsts.iter().map(|f| f.0).collect();
         let final_count = times.len();
         let at = |frac: f64| kth(&times, (frac * final_count as f64).ceil() as usize);
         let report = scenario
@@ -73,25 +85,24 @@ impl Summary {
             .iter()
             .map(|&t| (t, times.partition_point(|&x| x <= t.secs()) as u32))
             .collect();
-        // Peak first infections per UTC minute, seeds excluded.
-        let mut minute_times: Vec<i64> = hosts
-            .first_infected_at
-            .iter()
-            .zip(&hosts.first_infector)
-            .filter(|(t, by)| !t.is_nan() && **by != NO_HOST)
-            .map(|(t, _)| (t / MINUTE).floor() as i64)
-            .collect();
-        minute_times.sort_unstable();
+        // Peak first infections per UTC minute, seeds excluded (one pass over the
+        // sorted times).
         let (mut peak, mut peak_min) = (0u32, None);
-        let mut i = 0;
-        while i < minute_times.len() {
-            let m = minute_times[i];
-            let j = minute_times[i..].partition_point(|&x| x == m) + i;
-            if (j - i) as u32 > peak {
-                peak = (j - i) as u32;
+        let (mut cur_min, mut cur) = (i64::MIN, 0u32);
+        for &(t, seed) in &firsts {
+            if seed {
+                continue;
+            }
+            let m = (t / MINUTE).floor() as i64;
+            if m != cur_min {
+                cur_min = m;
+                cur = 0;
+            }
+            cur += 1;
+            if cur > peak {
+                peak = cur;
                 peak_min = Some(SimTime(m as f64 * MINUTE));
             }
-            i = j;
         }
         let seeds = hosts
             .first_infector

@@ -4,26 +4,27 @@
 //! the well-mixed SI chain: with `k` infected of `n` hosts, the next infection comes
 //! after `Exp(λ)`, `λ = r·k·(n−k)/2^space_bits` (zero outside the spreading phase),
 //! its target is a uniform susceptible host and its infector a uniform infected
-//! host. So the hosts are kept in one array `order`: `order[..k]` are the infected
-//! hosts in the order they were infected and `order[k..]` the susceptible ones;
-//! an infection swaps a uniform element of `order[k..]` into place `k` (one step of
-//! a Fisher–Yates shuffle). Each event costs two random indices, one exponential
-//! and O(1) memory traffic, and records its time and infector by order index.
+//! host, and the choices are independent of the times. So the hosts are kept in one
+//! array `order`: `order[..k]` are the infected hosts in the order they were
+//! infected and `order[k..]` the susceptible ones; an infection swaps a uniform
+//! element of `order[k..]` into place `k` (one step of a Fisher–Yates shuffle).
+//! Each event costs one exponential (the time) and one 64-bit draw split into two
+//! exactly-uniform indices ([`crate::rng::below2`]) with O(1) memory traffic (the
+//! identities); it records its time and its infector (as a position in `order`).
 //!
 //! Exactness is checked against [`super::general`] and [`super::reference`] by
-//! the tests in `tests/exactness.rs`.
+//! the tests in `crates/wormsim/tests/exactness.rs`.
 
 use super::{Counters, Event, HostRecords, HostState, NO_HOST, Observer, Setup, View, exp1};
 use crate::calendar::Phase;
-use crate::rng::{Rng, Streams, stream};
+use crate::rng::{Rng, Streams, below2, stream};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
-use rand::RngExt;
 
 pub struct FastSi {
     setup: Setup,
     order: Vec<u32>,
-    /// Infection time of `order[i]` [s since epoch].
+    /// Infection time of `order[i]` [s since epoch], for `i < k`.
     t_order: Vec<f64>,
     /// Position in `order` of the infector of `order[i]`; NO_HOST for seeds.
     by_order: Vec<u32>,
@@ -40,6 +41,23 @@ pub struct FastSi {
     spreading: bool,
     started: bool,
     counters: Counters,
+    /// Stream of target and infector choices (independent of the times).
+    rng_id: Rng,
+    /// Infections `..k_id` have their target and infector assigned.
+    k_id: usize,
+}
+
+#[inline(always)]
+fn view_of(k: usize, n: usize, rate: f64, inv_omega: f64, spreading: bool) -> View {
+    let probe_rate = if spreading { rate * k as f64 } else { 0.0 };
+    View {
+        susceptible: (n - k) as u32,
+        infected: k as u32,
+        patched: 0,
+        ever_infected: k as u32,
+        probe_rate,
+        hit_rate: probe_rate * (n - k) as f64 * inv_omega,
+    }
 }
 
 impl FastSi {
@@ -51,8 +69,8 @@ impl FastSi {
         let e = exp1(&mut rng);
         FastSi {
             order: (0..n as u32).collect(),
-            t_order: Vec::with_capacity(n),
-            by_order: Vec::with_capacity(n),
+            t_order: vec![f64::NAN; n],
+            by_order: vec![NO_HOST; n],
             k: 0,
             n,
             rate,
@@ -65,6 +83,8 @@ impl FastSi {
             spreading: super::spreading_at(s, s.start),
             started: false,
             counters: Counters::default(),
+            rng_id: streams.stream(stream::INFECTION_TARGET),
+            k_id: 0,
             setup,
         }
     }
@@ -77,28 +97,8 @@ impl FastSi {
         self.t
     }
 
-    #[inline(always)]
-    fn hit_rate(&self) -> f64 {
-        if self.spreading {
-            self.rate * self.k as f64 * (self.n - self.k) as f64 * self.inv_omega
-        } else {
-            0.0
-        }
-    }
-
     pub fn view(&self) -> View {
-        View {
-            susceptible: (self.n - self.k) as u32,
-            infected: self.k as u32,
-            patched: 0,
-            ever_infected: self.k as u32,
-            probe_rate: if self.spreading {
-                self.rate * self.k as f64
-            } else {
-                0.0
-            },
-            hit_rate: self.hit_rate(),
-        }
+        view_of(self.k, self.n, self.rate, self.inv_omega, self.spreading)
     }
 
     pub fn start<O: Observer>(&mut self, obs: &mut O) {
@@ -116,9 +116,9 @@ impl FastSi {
             self.order.swap(k, p);
             pos[other as usize] = p as u32;
             pos[h as usize] = k as u32;
-            self.t_order.push(self.t.secs());
-            self.by_order.push(NO_HOST);
+            self.t_order[k] = self.t.secs();
             self.k += 1;
+            self.k_id = self.k;
             let ev = Event::Infection {
                 t: self.t,
                 host: h,
@@ -129,69 +129,157 @@ impl FastSi {
         }
     }
 
-    /// Advance to `to` without an infection, telling the observer.
-    #[inline(always)]
-    fn advance<O: Observer>(&mut self, to: SimTime, a: f64, obs: &mut O) {
-        if to > self.t {
-            obs.interval(self.t, to, &self.view());
-            self.e = (self.e - a * to.since(self.t)).max(0.0);
-            self.t = to;
+    /// Assign targets and infectors to the infections `k_id..upto` (one 64-bit
+    /// draw each from the identity stream, and one Fisher–Yates swap).
+    fn materialize(&mut self, upto: usize) {
+        let (n, order, by_order) = (self.n, &mut self.order[..], &mut self.by_order[..]);
+        let rng = &mut self.rng_id;
+        let k_id = self.k_id;
+        for (q, by) in by_order.iter_mut().enumerate().take(upto).skip(k_id) {
+            let (j, ii) = below2(rng, (n - q) as u32, q as u32);
+            order.swap(q, q + j as usize);
+            *by = ii;
         }
+        self.k_id = self.k_id.max(upto);
     }
 
+    /// Infections strictly before `t_sched`, at most `max` of them. Returns how
+    /// many happened; on return the exponential clock holds what is left.
+    ///
+    /// In this model the holding times and the choice of target and infector are
+    /// independent, so they come from two streams. The times are generated in
+    /// chunks by a tight loop (one exponential each); the identities (one 64-bit
+    /// draw and one Fisher–Yates swap each) are assigned right away when the
+    /// observer needs hosts ([`Observer::NEEDS_HOSTS`]), and otherwise on demand
+    /// (by [`FastSi::hosts`] or a later observer that needs them). Either way the
+    /// identity stream is consumed in the same order, so the outbreak does not
+    /// depend on who watches it.
     #[inline(always)]
-    pub fn step<O: Observer>(&mut self, stop: SimTime, obs: &mut O) -> bool {
-        let tb = match self.breaks.get(self.next_break) {
-            Some(&(tb, _)) if tb <= stop => Some(tb),
-            _ => None,
-        };
-        let t_sched = tb.unwrap_or(stop);
-        let a = self.hit_rate();
-        if a > 0.0 {
-            let t_next = self.t.plus(self.e / a);
-            if t_next < t_sched {
-                obs.interval(self.t, t_next, &self.view());
-                self.t = t_next;
-                let s = (self.n - self.k) as u32;
-                let j = self.k + self.rng.random_range(0..s) as usize;
-                self.order.swap(self.k, j);
-                let host = self.order[self.k];
-                let ii = self.rng.random_range(0..self.k as u32);
-                let infector = self.order[ii as usize];
-                self.t_order.push(t_next.secs());
-                self.by_order.push(ii);
-                self.k += 1;
-                self.counters.infections += 1;
-                self.counters.events += 1;
+    fn burst<O: Observer>(&mut self, t_sched: f64, max: usize, obs: &mut O) -> usize {
+        const CHUNK: usize = 1024;
+        let (n, rate, inv_omega) = (self.n, self.rate, self.inv_omega);
+        let c = rate * inv_omega;
+        let k0 = self.k;
+        if k0 == 0 || k0 >= n || max == 0 {
+            return 0;
+        }
+        if O::NEEDS_HOSTS {
+            self.materialize(k0);
+        }
+        let mut k = k0;
+        let mut t = self.t.secs();
+        let mut e = self.e;
+        let mut rng_t = self.rng.clone();
+        loop {
+            // 1. Times.
+            let m0 = k;
+            let limit = n.min(m0 + CHUNK).min(k0.saturating_add(max));
+            let mut stopped = false;
+            {
+                let t_order = &mut self.t_order[..];
+                while k < limit {
+                    let a = c * k as f64 * (n - k) as f64;
+                    let t_next = t + e / a;
+                    if t_next >= t_sched {
+                        stopped = true;
+                        break;
+                    }
+                    t = t_next;
+                    t_order[k] = t;
+                    k += 1;
+                    e = exp1(&mut rng_t);
+                }
+            }
+            // 2. Identities, if the observer needs them now.
+            if O::NEEDS_HOSTS {
+                self.materialize(k);
+            }
+            // 3. Observer pushes, in time order.
+            let mut prev = if m0 == k0 {
+                self.t.secs()
+            } else {
+                self.t_order[m0 - 1]
+            };
+            for q in m0..k {
+                let tq = self.t_order[q];
+                obs.interval(
+                    SimTime(prev),
+                    SimTime(tq),
+                    &view_of(q, n, rate, inv_omega, true),
+                );
+                let (host, infector) = if O::NEEDS_HOSTS {
+                    (self.order[q], self.order[self.by_order[q] as usize])
+                } else {
+                    (NO_HOST, NO_HOST)
+                };
                 let ev = Event::Infection {
-                    t: t_next,
+                    t: SimTime(tq),
                     host,
                     infector: Some(infector),
                     first: true,
                 };
-                obs.event(&ev, &self.view());
-                self.e = exp1(&mut self.rng);
-                return true;
+                obs.event(&ev, &view_of(q + 1, n, rate, inv_omega, true));
+                prev = tq;
+            }
+            if stopped || k >= n || k - k0 >= max {
+                break;
             }
         }
-        self.advance(t_sched, a, obs);
-        if let Some(tb) = tb {
+        self.rng = rng_t;
+        let done = k - k0;
+        self.k = k;
+        self.t = SimTime(t);
+        self.e = e;
+        self.counters.infections += done as u64;
+        self.counters.events += done as u64;
+        done
+    }
+
+    /// Run to `stop`, or process at most one event if `one`.
+    #[inline(always)]
+    fn advance<O: Observer>(&mut self, stop: SimTime, obs: &mut O, one: bool) -> bool {
+        loop {
+            let tb = match self.breaks.get(self.next_break) {
+                Some(&(tb, _)) if tb <= stop => Some(tb),
+                _ => None,
+            };
+            let t_sched = tb.unwrap_or(stop);
+            if self.spreading {
+                let done = self.burst(t_sched.secs(), if one { 1 } else { usize::MAX }, obs);
+                if one && done > 0 {
+                    return true;
+                }
+            }
+            // No infection before `t_sched`: advance the clock to it.
+            let a = self.view().hit_rate;
+            if t_sched > self.t {
+                obs.interval(self.t, t_sched, &self.view());
+                self.e = (self.e - a * t_sched.since(self.t)).max(0.0);
+                self.t = t_sched;
+            }
+            let Some(tb) = tb else { return false };
             // A phase change (also one exactly at `stop`, so the state there is right).
             let phase = self.breaks[self.next_break].1;
             self.next_break += 1;
             self.spreading = phase == Phase::Spread;
             self.counters.events += 1;
             obs.event(&Event::Phase { t: tb, phase }, &self.view());
-            return true;
+            if one {
+                return true;
+            }
         }
-        false
+    }
+
+    pub fn step<O: Observer>(&mut self, stop: SimTime, obs: &mut O) -> bool {
+        self.advance(stop, obs, true)
     }
 
     pub fn run_until<O: Observer>(&mut self, stop: SimTime, obs: &mut O) {
-        while self.step(stop, obs) {}
+        self.advance(stop, obs, false);
     }
 
-    pub fn hosts(&self) -> HostRecords {
+    pub fn hosts(&mut self) -> HostRecords {
+        self.materialize(self.k);
         let mut r = HostRecords::new(self.n);
         for i in 0..self.k {
             let h = self.order[i] as usize;
@@ -204,6 +292,7 @@ impl FastSi {
             };
             r.state[h] = HostState::Infected;
         }
+        r.infection_order = self.order[..self.k].to_vec();
         r
     }
 

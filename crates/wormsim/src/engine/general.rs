@@ -74,8 +74,13 @@ pub struct General {
     setup: Setup,
     inv_omega: f64,
     state: Vec<HostState>,
+    /// Whether each host has been infected before (a small array that stays in
+    /// cache, so the first-infection test does not touch `first_at`).
+    ever_infected: Vec<bool>,
     first_at: Vec<f64>,
     first_by: Vec<u32>,
+    /// Hosts in the order of their first infection.
+    order: Vec<u32>,
     susceptible: DenseSet,
     infected: DenseSet,
     picker: Picker,
@@ -135,8 +140,10 @@ impl General {
         General {
             inv_omega: 1.0 / setup.population.space_size(),
             state: vec![HostState::Susceptible; n],
+            ever_infected: vec![false; n],
             first_at: vec![f64::NAN; n],
             first_by: vec![NO_HOST; n],
+            order: Vec::new(),
             susceptible,
             infected: DenseSet::new(n),
             picker,
@@ -189,17 +196,21 @@ impl General {
         }
     }
 
-    fn infect(&mut self, h: u32, by: u32) -> bool {
-        self.susceptible.remove(h);
+    /// Infect susceptible host `h`, which sits at position `at` of the
+    /// susceptible set.
+    fn infect(&mut self, at: usize, h: u32, by: u32) -> bool {
+        self.susceptible.remove_at(at, h);
         self.infected.insert(h);
         if let Picker::Weighted { tree, units } = &mut self.picker {
             tree.set(h as usize, units[h as usize]);
         }
         self.state[h as usize] = HostState::Infected;
-        let first = self.first_at[h as usize].is_nan();
+        let first = !self.ever_infected[h as usize];
         if first {
+            self.ever_infected[h as usize] = true;
             self.first_at[h as usize] = self.t.secs();
             self.first_by[h as usize] = by;
+            self.order.push(h);
             self.ever += 1;
         }
         first
@@ -220,7 +231,8 @@ impl General {
         for i in 0..self.setup.seeds.len() {
             let h = self.setup.seeds[i];
             if self.state[h as usize] == HostState::Susceptible {
-                self.infect(h, NO_HOST);
+                let at = self.susceptible.position(h);
+                self.infect(at, h, NO_HOST);
                 obs.event(
                     &Event::Infection {
                         t: self.t,
@@ -279,9 +291,9 @@ impl General {
             self.t = t_next;
             self.counters.events += 1;
             if d_inf <= d_reb {
-                let target = self.susceptible.choose(&mut self.inf.rng);
+                let (at, target) = self.susceptible.choose_at(&mut self.inf.rng);
                 let by = self.choose_infector();
-                let first = self.infect(target, by);
+                let first = self.infect(at, target, by);
                 self.counters.infections += 1;
                 if !first {
                     self.counters.reinfections += 1;
@@ -367,6 +379,7 @@ impl General {
             first_infected_at: self.first_at.clone(),
             first_infector: self.first_by.clone(),
             state: self.state.clone(),
+            infection_order: self.order.clone(),
         }
     }
 

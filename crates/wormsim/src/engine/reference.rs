@@ -29,6 +29,8 @@ pub struct Reference {
     state: Vec<HostState>,
     first_at: Vec<f64>,
     first_by: Vec<u32>,
+    /// Hosts in the order of their first infection.
+    order: Vec<u32>,
     infected: Vec<u32>,
     n_susceptible: usize,
     n_patched: usize,
@@ -74,6 +76,7 @@ impl Reference {
             state: vec![HostState::Susceptible; n],
             first_at: vec![f64::NAN; n],
             first_by: vec![NO_HOST; n],
+            order: Vec::new(),
             infected: Vec::new(),
             n_susceptible: n,
             n_patched: 0,
@@ -139,6 +142,7 @@ impl Reference {
         if first {
             self.first_at[h as usize] = self.t.secs();
             self.first_by[h as usize] = by;
+            self.order.push(h);
             self.ever += 1;
         }
         first
@@ -183,7 +187,13 @@ impl Reference {
                 _ => stop,
             };
             let i = self.infected.len() as f64;
-            let a_probe = if self.spreading { i * self.r_max } else { 0.0 };
+            // With no susceptible host left a probe cannot change anything, so the
+            // reference stops drawing them (`probes_sent` then stops counting).
+            let a_probe = if self.spreading && self.n_susceptible > 0 {
+                i * self.r_max
+            } else {
+                0.0
+            };
             let a_patch = self.patch.rate_at(self.t) * (self.n_susceptible as f64 + i);
             let a_reboot = self.reboot.rate_at(self.t) * i;
             let total = a_probe + a_patch + a_reboot;
@@ -291,6 +301,7 @@ impl Reference {
             first_infected_at: self.first_at.clone(),
             first_infector: self.first_by.clone(),
             state: self.state.clone(),
+            infection_order: self.order.clone(),
         }
     }
 

@@ -4,6 +4,7 @@ use super::{Population, PopulationError, check_space_bits};
 use crate::fenwick::Fenwick;
 use crate::rng::Rng;
 use rand::{Rng as _, RngExt};
+use rand_distr::{Binomial, Distribution};
 
 /// Blocks of IPv4 space that are not routable unicast (first address, prefix length).
 ///
@@ -249,26 +250,49 @@ pub fn clustered(
         }
     }
 
-    // 3. Hosts per second-level block: multinomial with Zipf weights, capped at
-    //    half a block (a full block removes itself from the draw).
+    // 3. Hosts per second-level block: multinomial with Zipf weights, drawn as a
+    //    chain of conditional binomials, capped at half a block (what a full block
+    //    cannot take passes on to the blocks after it).
     let cap = (sub_size / 2) as u32;
     let sub_w: Vec<f64> = (1..=subs.len())
         .map(|k| (k as f64).powf(-p.slash16_zipf))
         .collect();
-    let mut sub_tree = Fenwick::from_weights(&sub_w);
+    let mut weight_left: f64 = sub_w.iter().sum();
+    let mut hosts_left = hosts as u64;
     let mut count = vec![0u32; subs.len()];
-    for _ in 0..hosts {
-        let si = sub_tree.find(rng.random::<f64>() * sub_tree.total());
-        count[si] += 1;
-        if count[si] == cap {
-            sub_tree.set(si, 0.0);
+    for (si, &w) in sub_w.iter().enumerate() {
+        if hosts_left == 0 {
+            break;
         }
+        let blocks_after = (subs.len() - si - 1) as u64;
+        let prob = if weight_left > 0.0 {
+            (w / weight_left).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let draw = if blocks_after == 0 || prob >= 1.0 {
+            hosts_left
+        } else {
+            Binomial::new(hosts_left, prob)
+                .expect("valid binomial")
+                .sample(rng)
+        };
+        // Never leave more hosts than the remaining blocks can hold.
+        let must = hosts_left.saturating_sub(blocks_after * cap as u64);
+        let c = draw.max(must).min(cap as u64);
+        count[si] = c as u32;
+        hosts_left -= c;
+        weight_left -= w;
     }
+    // Blocks in address order, so the addresses come out sorted.
+    let mut by_addr: Vec<usize> = (0..subs.len()).collect();
+    by_addr.sort_unstable_by_key(|&i| subs[i]);
 
     // 4. Addresses inside each block: distinct, uniform, routable.
     let mut addrs = Vec::with_capacity(hosts as usize);
     let mut local: Vec<u32> = Vec::new();
-    for (si, &c) in count.iter().enumerate() {
+    for &si in &by_addr {
+        let c = count[si];
         let base = (subs[si] as u64) << (space_bits - lb);
         local.clear();
         while local.len() < c as usize {

@@ -1,0 +1,249 @@
+//! wormsim benchmarks that print figures (run: `bench/run.sh`, or
+//! `cargo run --release -p wormsim-bench -- [speed|preset|memory N]`).
+//!
+//! - `speed`: events/s of the well-mixed SI (N = 360,000, K = 1.8/h, to
+//!   saturation) in wormsim and in rebop (a Rust Gillespie crate), in the same
+//!   process, alternating, with the ratio.
+//! - `preset`: wall time of the `codered-v2-2001-07-19` preset end to end
+//!   (load, population, run, summary, CSV and JSON written to a temp dir).
+//! - `memory N`: peak resident memory per vulnerable host for an N-host scenario
+//!   with patching and reboots (general engine), measured in a child process.
+
+use std::time::Instant;
+use wormsim::engine::{EngineChoice, Simulation};
+use wormsim::observe::Series;
+use wormsim::preset;
+use wormsim::scenario::Scenario;
+use wormsim::summary::Summary;
+
+rebop::define_system! {
+    r_inf;
+    Si { s, i }
+    infection: s + i => 2 i @ r_inf
+}
+
+const N: u32 = 360_000;
+const K_PER_HOUR: f64 = 1.8;
+
+/// Per-host scan rate giving RCS K = r·N/2^32 = 1.8/h [probes/s].
+fn si_rate() -> f64 {
+    K_PER_HOUR / 3600.0 * 2f64.powi(32) / N as f64
+}
+
+fn si_scenario(extra: &str, hosts: u32) -> Scenario {
+    let text = format!(
+        r#"
+[scenario]
+name = "bench-si"
+start = 2001-07-19T00:00:00Z
+end = 2001-07-22T00:00:00Z
+[population]
+model = "uniform"
+hosts = {hosts}
+[worm]
+variant = "generic"
+scan_rate = {rate}
+initial_infected = 1
+{extra}
+"#,
+        rate = si_rate()
+    );
+    Scenario::from_str("bench-si.toml", &text).expect("bench scenario is valid")
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn speed(reps: usize) {
+    let s = si_scenario("", N);
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    let mut ours_events = 0;
+    for rep in 0..reps {
+        // wormsim: setup (population) excluded, as rebop has none.
+        let mut sim = Simulation::new(&s, rep as u64 + 1, 0, EngineChoice::Auto).expect("setup");
+        let t0 = Instant::now();
+        sim.run(&mut ());
+        let dt = t0.elapsed().as_secs_f64();
+        let ev = sim.counters().infections;
+        assert_eq!(sim.view().ever_infected, N, "ran to saturation");
+        ours_events = ev;
+        ours.push(ev as f64 / dt);
+
+        let mut p = Si::new();
+        p.seed(rep as u64 + 1);
+        p.r_inf = si_rate() / 2f64.powi(32);
+        p.s = N as isize - 1;
+        p.i = 1;
+        let t0 = Instant::now();
+        p.advance_until(3.0 * 86_400.0);
+        let dt = t0.elapsed().as_secs_f64();
+        assert_eq!(p.i, N as isize, "rebop ran to saturation");
+        theirs.push((N - 1) as f64 / dt);
+    }
+    let (o, t) = (median(&mut ours), median(&mut theirs));
+    let engine = Simulation::new(&s, 1, 0, EngineChoice::Auto)
+        .expect("setup")
+        .engine_name();
+    println!(
+        "speed: well-mixed SI, N = {N}, K = {K_PER_HOUR}/h, to saturation, {reps} runs each, median"
+    );
+    println!("  wormsim ({engine}): {o:.3e} events/s ({ours_events} events per run)");
+    println!("  rebop 0.10 (define_system!): {t:.3e} events/s");
+    println!("  ratio wormsim / rebop: {:.2}", o / t);
+
+    // The same model through the general engine (what patch/reboot scenarios use).
+    let mut gen_rates = Vec::new();
+    for rep in 0..reps {
+        let mut sim = Simulation::new(&s, rep as u64 + 1, 0, EngineChoice::General).expect("setup");
+        let t0 = Instant::now();
+        sim.run(&mut ());
+        gen_rates.push(sim.counters().infections as f64 / t0.elapsed().as_secs_f64());
+    }
+    let g = median(&mut gen_rates);
+    println!(
+        "  wormsim (exact/general, same model): {g:.3e} events/s, ratio to rebop {:.2}",
+        g / t
+    );
+}
+
+fn preset_time(reps: usize) {
+    let dir = std::env::temp_dir().join(format!("wormsim-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut total = Vec::new();
+    let mut phases = Vec::new();
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        let s = preset::load("codered-v2-2001-07-19").expect("preset");
+        let mut sim = Simulation::new(&s, s.seed, 0, EngineChoice::Auto).expect("setup");
+        let t1 = Instant::now();
+        let mut series = Series::new(s.start, s.end, s.output.bin);
+        sim.run(&mut series);
+        let t2 = Instant::now();
+        let mut rng = wormsim::rng::Streams::new(s.seed, 0).stream(wormsim::rng::stream::PROBES);
+        series.finish(&sim.view(), s.output.probes, &mut rng);
+        let hosts = sim.hosts();
+        let sum = Summary::new(
+            &s,
+            s.seed,
+            0,
+            sim.engine_name(),
+            &hosts,
+            &sim.counters(),
+            &series,
+        );
+        let mut csv = String::new();
+        for r in series.rows() {
+            csv.push_str(&format!(
+                "{},{},{},{},{},{},{:.3},{},{}\n",
+                r.time,
+                r.susceptible,
+                r.infected,
+                r.cumulative_infected,
+                r.new_infections,
+                r.reinfections,
+                r.probes,
+                r.patched,
+                r.rebooted
+            ));
+        }
+        std::fs::write(dir.join("series.csv"), csv).expect("write");
+        std::fs::write(dir.join("summary.txt"), format!("{sum:?}")).expect("write");
+        let t3 = Instant::now();
+        total.push((t3 - t0).as_secs_f64());
+        phases.push([
+            (t1 - t0).as_secs_f64(),
+            (t2 - t1).as_secs_f64(),
+            (t3 - t2).as_secs_f64(),
+        ]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let i = {
+        let mut idx: Vec<usize> = (0..reps).collect();
+        idx.sort_by(|&a, &b| total[a].total_cmp(&total[b]));
+        idx[reps / 2]
+    };
+    println!("preset: codered-v2-2001-07-19 end to end (in process, median of {reps})");
+    println!(
+        "  total {:.1} ms = setup {:.1} ms + run {:.1} ms + summary/output {:.1} ms",
+        total[i] * 1e3,
+        phases[i][0] * 1e3,
+        phases[i][1] * 1e3,
+        phases[i][2] * 1e3
+    );
+}
+
+fn vm_hwm_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn memory_child(hosts: u32) {
+    let base = vm_hwm_kib();
+    let s = si_scenario(
+        "[defense.patch]\nrate = 0.1\n[defense.reboot]\nrate = 0.1\n",
+        hosts,
+    );
+    let mut sim = Simulation::new(&s, 1, 0, EngineChoice::Auto).expect("setup");
+    let mut series = Series::new(s.start, s.end, s.output.bin);
+    sim.run(&mut series);
+    let hosts_rec = sim.hosts();
+    let peak = vm_hwm_kib();
+    println!("{} {} {} {}", hosts, base, peak, hosts_rec.state.len());
+}
+
+fn memory(hosts: u32) {
+    let exe = std::env::current_exe().expect("current exe");
+    let out = std::process::Command::new(exe)
+        .args(["memory-child", &hosts.to_string()])
+        .output()
+        .expect("run child");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if f.len() < 3 {
+        println!(
+            "memory: child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let per_host = (f[2] - f[1]) as f64 * 1024.0 / hosts as f64;
+    println!(
+        "memory: {hosts} hosts, patch + reboot (general engine), full run with per-host records: \
+         peak RSS {:.1} MiB, {per_host:.1} bytes per host above the {:.1} MiB baseline",
+        f[2] as f64 / 1024.0,
+        f[1] as f64 / 1024.0
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    match args.first().map(String::as_str) {
+        Some("memory-child") => memory_child(args[1].parse().expect("host count")),
+        Some("speed") => speed(9),
+        Some("preset") => preset_time(9),
+        Some("memory") => memory(
+            args.get(1)
+                .map_or(10_000_000, |a| a.parse().expect("host count")),
+        ),
+        _ => {
+            speed(9);
+            preset_time(9);
+            memory(360_000);
+            memory(10_000_000);
+        }
+    }
+}

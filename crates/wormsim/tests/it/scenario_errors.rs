@@ -1,0 +1,150 @@
+//! Bad scenarios: one clear error each, naming file, line, column and key.
+
+use wormsim::scenario::{Scenario, ScenarioError};
+
+const GOOD: &str = r#"[scenario]
+name = "t"
+start = 2001-07-19T10:00:00Z
+end = 2001-07-20T06:00:00Z
+[population]
+model = "uniform"
+hosts = 1000
+[worm]
+variant = "crv2"
+scan_rate = 6.0
+[defense.patch]
+rate = 0.1
+"#;
+
+fn err(text: &str) -> ScenarioError {
+    Scenario::from_str("bad.toml", text).expect_err("the scenario should be rejected")
+}
+
+fn at(e: &ScenarioError) -> (usize, usize, String) {
+    match e {
+        ScenarioError::At { line, col, key, .. } => (*line, *col, key.clone()),
+        other => panic!("no location: {other}"),
+    }
+}
+
+#[test]
+fn the_good_one_is_good() {
+    let s = Scenario::from_str("good.toml", GOOD).expect("valid");
+    assert_eq!(
+        s.population,
+        wormsim::population::PopulationSpec::Uniform { hosts: 1000 }
+    );
+    assert!(s.calendar.enabled, "crv2 turns the calendar on by default");
+}
+
+#[test]
+fn error_table() {
+    type Case = (
+        &'static str,
+        &'static str,
+        (usize, usize, &'static str),
+        &'static str,
+    );
+    let cases: &[Case] = &[
+        (
+            "unknown key",
+            "scan_rate = 6.0",
+            (10, 1, "worm.scan_rat"),
+            "unknown field",
+        ),
+        (
+            "wrong type",
+            "scan_rate = 6.0",
+            (10, 13, "worm.scan_rate"),
+            "invalid type",
+        ),
+        (
+            "negative rate",
+            "scan_rate = 6.0",
+            (10, 13, "worm.scan_rate"),
+            "negative",
+        ),
+        (
+            "NaN rate",
+            "scan_rate = 6.0",
+            (10, 13, "worm.scan_rate"),
+            "NaN",
+        ),
+        (
+            "negative patch",
+            "rate = 0.1",
+            (12, 8, "defense.patch.rate"),
+            "negative",
+        ),
+        (
+            "end before start",
+            "end = 2001-07-20T06:00:00Z",
+            (4, 7, "scenario.end"),
+            "not after",
+        ),
+        (
+            "too many hosts",
+            "hosts = 1000",
+            (7, 9, "population.hosts"),
+            "do not fit",
+        ),
+        (
+            "bad choice",
+            "variant = \"crv2\"",
+            (9, 11, "worm.variant"),
+            "unknown value",
+        ),
+        (
+            "bad time",
+            "start = 2001-07-19T10:00:00Z",
+            (3, 9, "scenario.start"),
+            "timestamp",
+        ),
+    ];
+    let replacement = |name: &str| match name {
+        "unknown key" => "scan_rat = 6.0",
+        "wrong type" => "scan_rate = \"fast\"",
+        "negative rate" => "scan_rate = -1.0",
+        "NaN rate" => "scan_rate = nan",
+        "negative patch" => "rate = -0.1",
+        "end before start" => "end = 2001-07-19T09:00:00Z",
+        "too many hosts" => "hosts = 4000000000",
+        "bad choice" => "variant = \"crv9\"",
+        "bad time" => "start = \"yesterday\"",
+        _ => unreachable!(),
+    };
+    for &(name, find, (line, col, key), msg) in cases {
+        let text = GOOD.replacen(find, replacement(name), 1);
+        let e = err(&text);
+        let shown = e.to_string();
+        assert_eq!(at(&e), (line, col, key.to_string()), "{name}: {shown}");
+        assert!(shown.contains(msg), "{name}: {shown}");
+        assert!(
+            shown.starts_with(&format!("bad.toml:{line}:{col}: {key}: ")),
+            "{name}: {shown}"
+        );
+        assert!(!shown.contains('\n'), "{name}: one line: {shown}");
+    }
+}
+
+#[test]
+fn population_larger_than_the_space() {
+    let text = GOOD
+        .replace("[population]", "space_bits = 16\n[population]")
+        .replace("hosts = 1000", "hosts = 70000");
+    let e = err(&text);
+    assert_eq!(at(&e).2, "population.hosts");
+    assert!(e.to_string().contains("2^16"), "{e}");
+}
+
+#[test]
+fn missing_section_and_schedule_order() {
+    let e = err(&GOOD.replace("[worm]\nvariant = \"crv2\"\nscan_rate = 6.0\n", ""));
+    assert!(e.to_string().contains("missing field `worm`"), "{e}");
+    let e = err(&GOOD.replace(
+        "rate = 0.1",
+        "schedule = [{ from = 2001-07-20T00:00:00Z, rate = 1.0 }, { from = 2001-07-19T00:00:00Z, rate = 2.0 }]",
+    ));
+    assert_eq!(at(&e).2, "defense.patch.schedule.1.from");
+    assert!(e.to_string().contains("time order"), "{e}");
+}

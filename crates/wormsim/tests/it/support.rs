@@ -1,0 +1,142 @@
+//! Shared helpers for the integration tests.
+
+use wormsim::engine::{EngineChoice, Event, Observer, Simulation, View};
+use wormsim::scenario::Scenario;
+use wormsim::time::SimTime;
+
+/// A small uniform-scanning scenario in a 2^16 space.
+pub fn small(hosts: u32, rate: f64, minutes: u32, extra: &str) -> Scenario {
+    let text = format!(
+        r#"
+[scenario]
+name = "small"
+start = 2001-07-02T00:00:00Z
+end = 2001-07-02T{h:02}:{m:02}:00Z
+space_bits = 16
+[population]
+model = "uniform"
+hosts = {hosts}
+[worm]
+variant = "generic"
+scan_rate = {rate}
+initial_infected = 1
+{extra}
+"#,
+        h = minutes / 60,
+        m = minutes % 60
+    );
+    Scenario::from_str("small.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Records the time at which the cumulative number of infected hosts reaches
+/// each threshold, and the final size.
+pub struct Milestones {
+    pub thresholds: Vec<u32>,
+    pub times: Vec<Option<f64>>,
+    pub start: SimTime,
+}
+
+impl Milestones {
+    pub fn new(start: SimTime, thresholds: Vec<u32>) -> Self {
+        let n = thresholds.len();
+        Milestones {
+            thresholds,
+            times: vec![None; n],
+            start,
+        }
+    }
+}
+
+impl Observer for Milestones {
+    const NEEDS_HOSTS: bool = false;
+    fn event(&mut self, e: &Event, v: &View) {
+        if let Event::Infection { t, .. } = e {
+            for (i, &th) in self.thresholds.iter().enumerate() {
+                if self.times[i].is_none() && v.ever_infected >= th {
+                    self.times[i] = Some(t.since(self.start));
+                }
+            }
+        }
+    }
+}
+
+/// Run replicates and collect (time to each threshold, final ever-infected, final patched).
+pub fn replicate(
+    s: &Scenario,
+    engine: EngineChoice,
+    seed: u64,
+    runs: u64,
+    thresholds: &[u32],
+) -> Vec<(Vec<Option<f64>>, u32, u32)> {
+    (0..runs)
+        .map(|i| {
+            let mut sim = Simulation::new(s, seed, i, engine).expect("setup");
+            let mut m = Milestones::new(s.start, thresholds.to_vec());
+            sim.run(&mut m);
+            let v = sim.view();
+            (m.times, v.ever_infected, v.patched)
+        })
+        .collect()
+}
+
+/// Two-sample Kolmogorov–Smirnov statistic D.
+pub fn ks2(a: &[f64], b: &[f64]) -> f64 {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let (mut i, mut j, mut d) = (0usize, 0usize, 0f64);
+    while i < a.len() && j < b.len() {
+        let x = a[i].min(b[j]);
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        d = d.max((i as f64 / a.len() as f64 - j as f64 / b.len() as f64).abs());
+    }
+    d
+}
+
+/// Critical value of the two-sample KS test at α ≈ 0.001 (c(α) = 1.95).
+pub fn ks2_critical(n: usize, m: usize) -> f64 {
+    1.95 * ((n + m) as f64 / (n as f64 * m as f64)).sqrt()
+}
+
+/// Assert two samples come from the same distribution (two-sample KS).
+pub fn assert_same_distribution(what: &str, a: &[f64], b: &[f64]) {
+    let d = ks2(a, b);
+    let c = ks2_critical(a.len(), b.len());
+    eprintln!(
+        "{what}: KS D = {d:.4} (critical {c:.4}, n = {}, m = {})",
+        a.len(),
+        b.len()
+    );
+    assert!(
+        d < c,
+        "{what}: KS D = {d:.4} >= {c:.4}: the distributions differ"
+    );
+}
+
+#[test]
+fn ks2_detects_a_shift_and_accepts_equal_samples() {
+    let a: Vec<f64> = (0..400).map(|i| i as f64 / 400.0).collect();
+    let b: Vec<f64> = (0..400).map(|i| (i as f64 + 0.5) / 400.0).collect();
+    let c: Vec<f64> = (0..400).map(|i| i as f64 / 400.0 + 0.3).collect();
+    assert!(ks2(&a, &b) < ks2_critical(400, 400));
+    assert!(ks2(&a, &c) > ks2_critical(400, 400));
+    assert!((ks2(&a, &c) - 0.3).abs() < 0.01);
+}
+
+/// Records compared bit for bit (NaN marks "never infected", and NaN != NaN).
+pub fn same_records(a: &wormsim::engine::HostRecords, b: &wormsim::engine::HostRecords) -> bool {
+    a.first_infected_at.len() == b.first_infected_at.len()
+        && a.first_infected_at
+            .iter()
+            .zip(&b.first_infected_at)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+        && a.first_infector == b.first_infector
+        && a.state == b.state
+        && a.infection_order == b.infection_order
+}
