@@ -1,0 +1,141 @@
+//! Bad input: exit code 2, one line naming file:line:column and the key, no output.
+
+use crate::wormsim;
+
+const GOOD: &str = r#"[scenario]
+name = "t"
+start = 2001-07-19T10:00:00Z
+end = 2001-07-20T06:00:00Z
+[population]
+model = "uniform"
+hosts = 1000
+[worm]
+variant = "crv2"
+scan_rate = 6.0
+"#;
+
+/// Run `wormsim run <file>` on a broken scenario and check the error.
+fn rejects(name: &str, text: &str, expect: &[&str]) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join(format!("{name}.toml"));
+    std::fs::write(&file, text).expect("write");
+    let out = dir.path().join("out");
+    let assert = wormsim()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "{name}: one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{name}: {stderr}");
+    for e in expect {
+        assert!(stderr.contains(e), "{name}: expected `{e}` in: {stderr}");
+    }
+    assert!(!out.exists(), "{name}: no output may be written");
+}
+
+#[test]
+fn unknown_key() {
+    rejects(
+        "unknown",
+        &GOOD.replace("scan_rate", "scan_rat"),
+        &["unknown.toml:10:1: worm.scan_rat:", "unknown field"],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    rejects(
+        "type",
+        &GOOD.replace("hosts = 1000", "hosts = \"many\""),
+        &["type.toml:7:9: population.hosts:", "invalid type"],
+    );
+}
+
+#[test]
+fn negative_rate() {
+    rejects(
+        "neg",
+        &GOOD.replace("6.0", "-6.0"),
+        &["neg.toml:10:13: worm.scan_rate:", "negative"],
+    );
+}
+
+#[test]
+fn nan_rate() {
+    rejects(
+        "nan",
+        &format!("{GOOD}[defense.reboot]\nrate = nan\n"),
+        &["nan.toml:12:8: defense.reboot.rate:", "NaN"],
+    );
+}
+
+#[test]
+fn end_before_start() {
+    rejects(
+        "order",
+        &GOOD.replace("end = 2001-07-20T06:00:00Z", "end = 2001-07-18T06:00:00Z"),
+        &["order.toml:4:7: scenario.end:", "after"],
+    );
+}
+
+#[test]
+fn population_larger_than_the_space() {
+    rejects(
+        "big",
+        &GOOD
+            .replace("[population]", "space_bits = 16\n[population]")
+            .replace("hosts = 1000", "hosts = 100000"),
+        &["big.toml:8:9: population.hosts:", "do not fit", "2^16"],
+    );
+}
+
+#[test]
+fn unknown_preset() {
+    let assert = wormsim()
+        .args(["run", "codered-v2-2001-07-91"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("unknown preset `codered-v2-2001-07-91`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did you mean `codered-v2-2001-07-19`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_file_and_bad_flags() {
+    wormsim()
+        .args(["run", "nope/missing.toml"])
+        .assert()
+        .code(2);
+    let assert = wormsim()
+        .args(["run", "codered-v2-2001-07-19", "--until", "tomorrow"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("--until"), "{stderr}");
+    wormsim()
+        .args([
+            "run",
+            "codered-v2-2001-07-19",
+            "--until",
+            "2001-07-19T09:00:00Z",
+        ])
+        .assert()
+        .code(2);
+    // The reference engine refuses a 2^32 space.
+    let assert = wormsim()
+        .args(["run", "codered-v2-2001-07-19", "--engine", "reference"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("2^24"), "{stderr}");
+    wormsim().args(["run"]).assert().code(2);
+}
