@@ -23,7 +23,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         wormsim run codered-v2-2001-07-19\n  \
         wormsim run codered-v2-2001-07-19 --seed 7 --out out/seed7 --format json\n  \
-        wormsim run my.toml --until 2001-07-19T18:00:00Z --engine reference")]
+        wormsim run my.toml --until 2001-07-19T18:00:00Z --engine reference\n  \
+        wormsim run codered-v2-2001-07-19 --until 2001-07-28T00:00:00Z --save-checkpoint july.ckpt\n  \
+        wormsim run codered-v2-2001-08-01 --from-checkpoint july.ckpt")]
     Run(RunArgs),
     /// List the built-in presets, one per line.
     #[command(after_help = "Example:\n  wormsim presets")]
@@ -57,6 +59,12 @@ pub struct RunArgs {
     /// Also write per-host records (hosts.csv): address, state, first infection, infector.
     #[arg(long)]
     pub hosts: bool,
+    /// Start from a checkpoint written by --save-checkpoint (its time must be the scenario's start).
+    #[arg(long, value_name = "FILE")]
+    pub from_checkpoint: Option<PathBuf>,
+    /// Write the state at the end of the run to FILE, for a later scenario to start from.
+    #[arg(long, value_name = "FILE")]
+    pub save_checkpoint: Option<PathBuf>,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,

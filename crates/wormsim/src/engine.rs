@@ -21,17 +21,25 @@
 pub mod fast;
 pub mod general;
 pub mod reference;
+pub mod sequence;
 
 use crate::calendar;
-use crate::population::{Population, PopulationError, fmt_addr};
-use crate::rng::{Rng, Streams, stream};
-use crate::scenario::{ScanRateSpec, Scenario, Seeding};
+use crate::checkpoint::Checkpoint;
+use crate::population::{Population, PopulationError, PopulationSpec, fmt_addr};
+use crate::rng::{Rng, Streams, below, stream};
+use crate::scenario::{
+    Congestion, Reinfection, ScanRateSpec, ScanStrategy, Scenario, Seeding, Wake,
+};
 use crate::time::SimTime;
 use rand::RngExt;
 use rand_distr::{Distribution, LogNormal};
+use std::sync::Arc;
 
 /// "No host" in host-index arrays.
 pub const NO_HOST: u32 = u32::MAX;
+
+/// Scan rates are held in units of 2^-20 probes/s, so sums are exact integers.
+pub const RATE_UNITS_PER_PROBE: f64 = (1u64 << 20) as f64;
 
 /// A host's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +49,19 @@ pub enum HostState {
     Infected = 1,
     /// Patched: immune for good.
     Patched = 2,
+    /// Crashed by the worm (Windows NT 4 hit by Code Red II); down until restarted.
+    Crashed = 3,
+}
+
+/// Why an infection ended with the host susceptible again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clear {
+    /// A reboot: the worm lives only in memory.
+    Reboot,
+    /// The worm's own lifetime ran out (CRII: about 24 h).
+    Lifetime,
+    /// The worm's drop-dead date passed on the host's clock (CRII).
+    DropDead,
 }
 
 /// Something that happened, pushed to observers.
@@ -53,25 +74,55 @@ pub enum Event {
         infector: Option<u32>,
         first: bool,
     },
+    /// A probe re-infected `host`, which now runs `instances` copies of the worm.
+    Instance {
+        t: SimTime,
+        host: u32,
+        instances: u8,
+    },
     /// `host` was patched.
     Patch {
         t: SimTime,
         host: u32,
         was_infected: bool,
     },
-    /// Infected `host` rebooted and is susceptible again.
-    Reboot { t: SimTime, host: u32 },
+    /// Infected `host` is susceptible again.
+    Cleared { t: SimTime, host: u32, why: Clear },
+    /// A probe from `infector` crashed `host` (Windows NT 4 and Code Red II).
+    Crash {
+        t: SimTime,
+        host: u32,
+        infector: u32,
+    },
+    /// Crashed `host` is back up, susceptible.
+    Recover { t: SimTime, host: u32 },
     /// The calendar phase of every right-clock host changed.
     Phase { t: SimTime, phase: calendar::Phase },
+    /// `host`'s scanning rate is now `rate` [probes/s, before congestion].
+    Rate { t: SimTime, host: u32, rate: f64 },
+    /// `host` starts flooding with `instances` copies of the worm, or stops (0).
+    Flood {
+        t: SimTime,
+        host: u32,
+        instances: u8,
+    },
+    /// `host` starts (`on`) or stops showing the defaced page.
+    Deface { t: SimTime, host: u32, on: bool },
 }
 
 impl Event {
     pub fn time(&self) -> SimTime {
         match *self {
             Event::Infection { t, .. }
+            | Event::Instance { t, .. }
             | Event::Patch { t, .. }
-            | Event::Reboot { t, .. }
-            | Event::Phase { t, .. } => t,
+            | Event::Cleared { t, .. }
+            | Event::Crash { t, .. }
+            | Event::Recover { t, .. }
+            | Event::Phase { t, .. }
+            | Event::Rate { t, .. }
+            | Event::Flood { t, .. }
+            | Event::Deface { t, .. } => t,
         }
     }
 }
@@ -82,12 +133,20 @@ pub struct View {
     pub susceptible: u32,
     pub infected: u32,
     pub patched: u32,
+    pub crashed: u32,
     /// Hosts infected at least once.
     pub ever_infected: u32,
-    /// Total scan rate of spreading hosts [probes/s].
+    /// Hosts carrying Code Red II's backdoor.
+    pub backdoored: u32,
+    /// Hosts showing the defaced page.
+    pub defaced: u32,
+    /// Hosts flooding the target.
+    pub flooding: u32,
+    /// Total scan rate of spreading hosts, after congestion [probes/s].
     pub probe_rate: f64,
-    /// Rate of events caused by probes (infections) [1/s]; `probe_rate - hit_rate`
-    /// is the rate of probes that change nothing.
+    /// Rate of events caused by probes (infections, re-infections, crashes)
+    /// [1/s]; `probe_rate - hit_rate` is the rate of probes that change nothing.
+    /// Zero for sequence scanning, whose hits are deterministic.
     pub hit_rate: f64,
 }
 
@@ -102,16 +161,27 @@ pub trait Observer {
     /// fast SI engine may then report `host` and `infector` as [`NO_HOST`] and
     /// assign identities later, on demand. The outbreak is the same either way.
     const NEEDS_HOSTS: bool = true;
+    /// Whether [`Observer::event`] reads its `view` argument. An observer that
+    /// does not (like [`crate::observe::Series`]) sets this to false, and the
+    /// engine then passes an empty view instead of computing one per event.
+    const EVENT_VIEW: bool = true;
+    /// Whether the observer wants [`Event::Rate`] (every change of a host's
+    /// scanning rate). Observers that do not, skip the cost of the call.
+    const RATE_EVENTS: bool = true;
     fn interval(&mut self, _from: SimTime, _to: SimTime, _view: &View) {}
     fn event(&mut self, _event: &Event, _view: &View) {}
 }
 
 impl Observer for () {
     const NEEDS_HOSTS: bool = false;
+    const EVENT_VIEW: bool = false;
+    const RATE_EVENTS: bool = false;
 }
 
 impl<O: Observer + ?Sized> Observer for &mut O {
     const NEEDS_HOSTS: bool = O::NEEDS_HOSTS;
+    const EVENT_VIEW: bool = O::EVENT_VIEW;
+    const RATE_EVENTS: bool = O::RATE_EVENTS;
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         (**self).interval(from, to, view);
     }
@@ -122,6 +192,8 @@ impl<O: Observer + ?Sized> Observer for &mut O {
 
 impl<A: Observer, B: Observer> Observer for (A, B) {
     const NEEDS_HOSTS: bool = A::NEEDS_HOSTS || B::NEEDS_HOSTS;
+    const EVENT_VIEW: bool = A::EVENT_VIEW || B::EVENT_VIEW;
+    const RATE_EVENTS: bool = A::RATE_EVENTS || B::RATE_EVENTS;
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         self.0.interval(from, to, view);
         self.1.interval(from, to, view);
@@ -154,11 +226,39 @@ pub enum Plan {
 
 impl Plan {
     /// The fast path applies when nothing but infection happens and every host
-    /// scans at the same rate, so the infection order is a uniform random
-    /// permutation and the infector a uniform infected host.
+    /// scans at the same rate all the time, so the infection order is a uniform
+    /// random permutation and the infector a uniform infected host: uniform
+    /// scanning, a fixed rate, no patching, reboots, re-infection, lifetime or
+    /// drop-dead date, one thread count, right clocks, and no calendar change
+    /// that wakes threads one by one or starts a flood.
     pub fn select(s: &Scenario) -> Plan {
-        let fixed = matches!(s.worm.scan_rate, ScanRateSpec::Fixed(_));
-        if fixed && s.defense.patch.is_zero() && s.defense.reboot.is_zero() {
+        let w = &s.worm;
+        let simple_worm = matches!(w.scan_rate, ScanRateSpec::Fixed(_))
+            && w.scan == ScanStrategy::Uniform
+            && w.reinfection == Reinfection::Ignore
+            && w.lifetime.is_none()
+            && w.drop_dead.is_none()
+            && (w.chinese_threads == w.threads || s.traits.chinese_fraction == 0.0)
+            && !(w.nt4_crash && s.traits.nt4_fraction > 0.0)
+            && w.deface.is_none();
+        let simple_defense = s.defense.patch.is_zero()
+            && s.defense.initial_patched == 0.0
+            && s.defense.reboot.is_zero();
+        let simple_calendar = !s.calendar.enabled
+            || (s.calendar.wrong_clocks == 0
+                && phase_breakpoints(s).iter().all(|&(_, p)| match p {
+                    calendar::Phase::Spread => {
+                        matches!(s.calendar.wake, Wake::Lagged { max_lag } if max_lag == 0.0)
+                    }
+                    calendar::Phase::Flood => !s.flood.enabled,
+                    calendar::Phase::Dormant => true,
+                }));
+        if simple_worm
+            && simple_defense
+            && simple_calendar
+            && s.checkpoint.is_none()
+            && s.network.congestion == Congestion::None
+        {
             Plan::FastSi
         } else {
             Plan::General
@@ -180,41 +280,122 @@ pub enum SetupError {
          this scenario has 2^{0} (set scenario.space_bits <= 24, or use the exact engine)"
     )]
     SpaceTooLargeForReference(u8),
+    #[error("the reference engine does not model {0}; use the exact engine (--engine auto)")]
+    NotInReference(&'static str),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Host trait bits in [`Setup::flags`].
+pub mod trait_bit {
+    pub const ENGLISH: u8 = 1;
+    pub const CHINESE: u8 = 2;
+    pub const NT4: u8 = 4;
+    pub const WRONG_CLOCK: u8 = 8;
 }
 
 /// What every engine starts from: identical for all engines at a given seed.
 #[derive(Clone, Debug)]
 pub struct Setup {
     pub population: Population,
-    /// Per-host scan rate [probes/s].
-    pub scan_rate: Vec<f32>,
+    /// Per-thread scan rate of each host, in units of 2^-20 probes/s.
+    pub thread_units: Vec<u64>,
+    /// Scanning threads per worm instance on each host.
+    pub threads: Vec<u16>,
+    /// Trait bits per host ([`trait_bit`]).
+    pub flags: Vec<u8>,
+    /// Hosts with wrong clocks and their offsets [s] (host clock = UTC + offset), by host.
+    pub clock: Vec<(u32, f64)>,
     /// Hosts infected at the start, in draw order.
     pub seeds: Vec<u32>,
+    /// Hosts patched at the start.
+    pub patched: Vec<u32>,
+    /// The saved state to start from, if any.
+    pub checkpoint: Option<Arc<Checkpoint>>,
+}
+
+/// Round a rate to a whole number of 2^-20 probes/s.
+pub fn rate_units(r: f64) -> u64 {
+    (r * RATE_UNITS_PER_PROBE).round() as u64
 }
 
 impl Setup {
-    /// Build the population, draw scan rates and pick the seeds, each from its own stream.
+    /// Build the population, draw scan rates and traits and pick the seeds, each
+    /// from its own stream (or read them all from the checkpoint).
     ///
     /// # Errors
     /// [`SetupError`].
     pub fn new(s: &Scenario, streams: &Streams) -> Result<Setup, SetupError> {
+        if let Some(ck) = &s.checkpoint {
+            return Ok(ck.setup(s));
+        }
+        if s.population == PopulationSpec::Checkpoint {
+            return Err(SetupError::Unsupported(
+                "population.model = \"checkpoint\" needs [initial] checkpoint".into(),
+            ));
+        }
         let population = Population::build(
             &s.population,
             s.space_bits,
             &mut streams.stream(stream::POPULATION),
         )?;
         let n = population.len();
-        let scan_rate = match s.worm.scan_rate {
-            ScanRateSpec::Fixed(r) => vec![quantize_rate(r); n],
+        let w = &s.worm;
+        // Traits first (their stream is independent of the others).
+        let mut flags = vec![0u8; n];
+        {
+            let mut rng = streams.stream(stream::HOST_TRAITS);
+            let t = &s.traits;
+            for f in flags.iter_mut() {
+                let (e, c, d) = (
+                    rng.random::<f64>(),
+                    rng.random::<f64>(),
+                    rng.random::<f64>(),
+                );
+                *f = u8::from(e < t.english_fraction) * trait_bit::ENGLISH
+                    | u8::from(c < t.chinese_fraction) * trait_bit::CHINESE
+                    | u8::from(d < t.nt4_fraction) * trait_bit::NT4;
+            }
+        }
+        let mut clock = Vec::new();
+        if s.calendar.wrong_clocks > 0 {
+            let mut rng = streams.stream(stream::CLOCK);
+            let k = (s.calendar.wrong_clocks as usize).min(n);
+            let mut idx: Vec<u32> = (0..n as u32).collect();
+            for i in 0..k {
+                let j = i + below(&mut rng, (n - i) as u32) as usize;
+                idx.swap(i, j);
+            }
+            idx.truncate(k);
+            idx.sort_unstable();
+            for h in idx {
+                let off = (2.0 * rng.random::<f64>() - 1.0) * s.calendar.wrong_clock_max;
+                flags[h as usize] |= trait_bit::WRONG_CLOCK;
+                clock.push((h, off));
+            }
+        }
+        let threads: Vec<u16> = flags
+            .iter()
+            .map(|&f| {
+                if f & trait_bit::CHINESE != 0 {
+                    w.chinese_threads as u16
+                } else {
+                    w.threads as u16
+                }
+            })
+            .collect();
+        let per_thread = |r: f64| rate_units(r / w.threads as f64);
+        let thread_units = match w.scan_rate {
+            ScanRateSpec::Fixed(r) => vec![per_thread(r); n],
             ScanRateSpec::LogNormal { mean, cv } => {
                 let sigma2 = (1.0 + cv * cv).ln();
                 let d = LogNormal::new(mean.ln() - sigma2 / 2.0, sigma2.sqrt())
                     .expect("validated: mean > 0 and cv finite");
                 let mut rng = streams.stream(stream::SCAN_RATE);
-                (0..n).map(|_| quantize_rate(d.sample(&mut rng))).collect()
+                (0..n).map(|_| per_thread(d.sample(&mut rng))).collect()
             }
         };
-        let seeds = match &s.worm.seeding {
+        let seeds = match &w.seeding {
             Seeding::Count(k) => {
                 let k = (*k as usize).min(n);
                 let mut rng = streams.stream(stream::SEEDING);
@@ -239,19 +420,47 @@ impl Setup {
                 out
             }
         };
+        let mut patched = Vec::new();
+        if s.defense.initial_patched > 0.0 {
+            let mut rng = streams.stream(stream::PATCH_INITIAL);
+            let mut is_seed = vec![false; n];
+            for &h in &seeds {
+                is_seed[h as usize] = true;
+            }
+            for h in 0..n as u32 {
+                if rng.random::<f64>() < s.defense.initial_patched && !is_seed[h as usize] {
+                    patched.push(h);
+                }
+            }
+        }
         Ok(Setup {
             population,
-            scan_rate,
+            thread_units,
+            threads,
+            flags,
+            clock,
             seeds,
+            patched,
+            checkpoint: None,
         })
     }
-}
 
-/// Round a scan rate to a whole number of 2^-20 probes/s, the unit in which the
-/// general engine sums rates exactly. Every such value below 2^4 probes/s (and every
-/// `f32` above) is exactly representable as `f32`, so all engines see the same rate.
-pub fn quantize_rate(r: f64) -> f32 {
-    ((r * general::RATE_UNITS_PER_PROBE).round() / general::RATE_UNITS_PER_PROBE) as f32
+    /// Rate of one instance of the worm on `h` with every thread awake [probes/s].
+    pub fn rate(&self, h: u32) -> f64 {
+        (self.thread_units[h as usize] * self.threads[h as usize] as u64) as f64
+            / RATE_UNITS_PER_PROBE
+    }
+
+    /// The clock offset of host `h` [s] (0 for a right clock).
+    pub fn clock_offset(&self, h: u32) -> f64 {
+        if self.flags[h as usize] & trait_bit::WRONG_CLOCK == 0 {
+            return 0.0;
+        }
+        match self.clock.binary_search_by_key(&h, |c| c.0) {
+            Ok(i) => self.clock[i].1,
+            Err(_) => 0.0,
+        }
+    }
 }
 
 /// Per-host results, indexed like the population.
@@ -293,10 +502,16 @@ pub struct Counters {
     pub infections: u64,
     /// Infections of hosts that had been infected before.
     pub reinfections: u64,
+    /// Probes that reached an infected host and started another worm instance.
+    pub instances_added: u64,
     pub patches: u64,
     pub patched_while_infected: u64,
+    /// Infections ended by a reboot.
     pub reboots: u64,
-    /// Every event the engine processed (infections, patches, reboots, phase changes).
+    /// Infections ended by the worm's lifetime or drop-dead date.
+    pub expired: u64,
+    pub crashes: u64,
+    /// Every event the engine processed.
     pub events: u64,
 }
 
@@ -352,6 +567,7 @@ impl Simulation {
                 if scenario.space_bits > 24 {
                     return Err(SetupError::SpaceTooLargeForReference(scenario.space_bits));
                 }
+                reference::Reference::supports(scenario)?;
                 Engine::Reference(reference::Reference::new(scenario, setup, &streams))
             }
             EngineChoice::General => {
@@ -460,12 +676,25 @@ impl Simulation {
         }
     }
 
-    /// Per-host scan rates [probes/s].
-    pub fn scan_rates(&self) -> &[f32] {
+    /// What the run started from (population, rates, traits, seeds).
+    pub fn setup(&self) -> &Setup {
         match &self.engine {
-            Engine::Fast(e) => &e.setup().scan_rate,
-            Engine::General(e) => &e.setup().scan_rate,
-            Engine::Reference(e) => &e.setup().scan_rate,
+            Engine::Fast(e) => e.setup(),
+            Engine::General(e) => e.setup(),
+            Engine::Reference(e) => e.setup(),
+        }
+    }
+
+    /// The state now, as a checkpoint a later scenario can start from.
+    ///
+    /// # Errors
+    /// The engine cannot save this scenario's state (see [`Checkpoint`]).
+    pub fn checkpoint(&mut self) -> Result<Checkpoint, SetupError> {
+        match &mut self.engine {
+            Engine::General(e) => e.checkpoint(),
+            Engine::Fast(_) | Engine::Reference(_) => Err(SetupError::Unsupported(
+                "checkpoints are written by the general engine; run with --engine general".into(),
+            )),
         }
     }
 }
@@ -507,6 +736,15 @@ impl DenseSet {
     pub fn len(&self) -> usize {
         self.items.len()
     }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn contains(&self, h: u32) -> bool {
+        self.pos[h as usize] != NO_HOST
+    }
+    pub fn items(&self) -> &[u32] {
+        &self.items
+    }
     pub fn insert(&mut self, h: u32) {
         debug_assert_eq!(self.pos[h as usize], NO_HOST);
         self.pos[h as usize] = self.items.len() as u32;
@@ -526,10 +764,6 @@ impl DenseSet {
             self.pos[last as usize] = i as u32;
         }
         self.pos[h as usize] = NO_HOST;
-    }
-    /// Position of `h` in the set.
-    pub fn position(&self, h: u32) -> usize {
-        self.pos[h as usize] as usize
     }
     /// A uniform position and the host there.
     pub fn choose_at(&self, rng: &mut Rng) -> (usize, u32) {

@@ -11,6 +11,7 @@ use std::ops::{Add, Sub};
 pub trait Weight: Copy + PartialOrd + Add<Output = Self> + Sub<Output = Self> + Default {}
 impl Weight for f64 {}
 impl Weight for u64 {}
+impl Weight for u128 {}
 
 /// A Fenwick tree over `len` weights, all zero at first.
 ///
@@ -29,6 +30,7 @@ pub struct Fenwick<W: Weight> {
     tree: Vec<W>,
     values: Vec<W>,
     top: usize,
+    total: W,
 }
 
 impl<W: Weight> Fenwick<W> {
@@ -42,6 +44,7 @@ impl<W: Weight> Fenwick<W> {
             tree: vec![W::default(); len + 1],
             values: vec![W::default(); len],
             top,
+            total: W::default(),
         }
     }
 
@@ -49,6 +52,7 @@ impl<W: Weight> Fenwick<W> {
     pub fn from_weights(weights: &[W]) -> Self {
         let mut f = Self::new(weights.len());
         f.values.copy_from_slice(weights);
+        f.total = weights.iter().fold(W::default(), |a, &w| a + w);
         for i in 1..=weights.len() {
             f.tree[i] = f.tree[i] + weights[i - 1];
             let j = i + (i & i.wrapping_neg());
@@ -79,6 +83,7 @@ impl<W: Weight> Fenwick<W> {
             return;
         }
         self.values[i] = w;
+        self.total = self.total - old + w;
         let n = self.values.len();
         let mut k = i + 1;
         if w > old {
@@ -96,9 +101,9 @@ impl<W: Weight> Fenwick<W> {
         }
     }
 
-    /// Sum of all weights.
+    /// Sum of all weights (kept up to date, O(1)).
     pub fn total(&self) -> W {
-        self.prefix(self.values.len())
+        self.total
     }
 
     /// Sum of weights `0..i`.

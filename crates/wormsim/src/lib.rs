@@ -36,6 +36,7 @@
 //! - [`rng`]: named random streams; [`schedule`]: piecewise-constant rates.
 
 pub mod calendar;
+pub mod checkpoint;
 pub mod engine;
 pub mod fenwick;
 pub mod observe;

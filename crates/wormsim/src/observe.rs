@@ -5,18 +5,22 @@
 //! implement [`crate::engine::Observer`] the same way and never draw from the
 //! outbreak's random streams, so adding one never changes the outbreak.
 
-use crate::engine::{Event, Observer, View};
+pub mod flood;
+
+use crate::engine::{Clear, Event, Observer, View};
 use crate::rng::Rng;
-use crate::scenario::ProbeCount;
+use crate::scenario::{NetworkSpec, ProbeCount, Scenario};
 use crate::time::SimTime;
 use rand_distr::{Distribution, Poisson};
 
 /// One row of the time series.
 ///
-/// Levels (`susceptible`, `infected`, `cumulative_infected`, `patched`) are the
-/// state at `time`. Flows (`new_infections`, `reinfections`, `rebooted`, `probes`)
-/// are totals over the bin that ends at `time`, i.e. `(previous time, time]`; the
-/// first row's flows are the initial seeds.
+/// Levels (`susceptible`, `infected`, `cumulative_infected`, `patched`,
+/// `crashed`, `defaced`, `backdoored`, `flooding`) are the state at `time`. Flows
+/// (`new_infections`, `reinfections`, `instances_added`, `probes`, `rebooted`,
+/// `expired`) are totals over the bin that ends at `time`, i.e.
+/// `(previous time, time]`, and the `*_per_s` columns are those totals divided
+/// by the bin's length; the first row's flows are the initial seeds.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Row {
     pub time: SimTime,
@@ -28,25 +32,62 @@ pub struct Row {
     pub new_infections: u32,
     /// Infections of hosts infected before (after a reboot cleared them).
     pub reinfections: u32,
+    /// Probes that started another worm instance on an infected host.
+    pub instances_added: u32,
     /// Probes sent in the bin: the expectation `∫ R dt`, or a draw (see [`ProbeCount`]).
     pub probes: f64,
+    /// SYN packets in the bin, retransmissions included [packets].
+    pub syn_packets: f64,
     /// Patched hosts at `time`.
     pub patched: u32,
     /// Reboots of infected hosts in the bin.
     pub rebooted: u32,
+    /// Infections that ended by the worm's lifetime or drop-dead date in the bin.
+    pub expired: u32,
+    /// Crashed hosts at `time`.
+    pub crashed: u32,
+    /// Hosts showing the defaced page at `time`.
+    pub defaced: u32,
+    /// Hosts carrying the backdoor at `time`.
+    pub backdoored: u32,
+    /// Hosts flooding the target at `time`.
+    pub flooding: u32,
+    /// Length of the bin [s] (0 for the first row).
+    pub bin_len: f64,
 }
 
-/// Column names of [`Row`], in output order.
-pub const COLUMNS: [&str; 9] = [
+impl Row {
+    /// `x` per second over this row's bin.
+    pub fn per_s(&self, x: f64) -> f64 {
+        if self.bin_len > 0.0 {
+            x / self.bin_len
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Column names of the series, in output order (units in `docs/outputs.md`).
+pub const COLUMNS: [&str; 19] = [
     "time",
     "susceptible",
     "infected",
     "cumulative_infected",
     "new_infections",
     "reinfections",
+    "instances_added",
     "probes",
+    "probes_per_s",
+    "syn_packets_per_s",
+    "scan_bits_per_s",
     "patched",
     "rebooted",
+    "expired",
+    "crashed",
+    "defaced",
+    "backdoored",
+    "flooding",
+    "bin_seconds",
 ];
 
 /// The per-bin time series observer.
@@ -55,6 +96,12 @@ pub struct Series {
     start: SimTime,
     end: SimTime,
     bin: f64,
+    /// Seconds after a probe at which each retransmitted SYN goes, and the
+    /// share of probes that are retransmitted (no answer).
+    retransmit_at: Vec<f64>,
+    unanswered: f64,
+    /// Size of a SYN on the wire [bytes].
+    pub syn_bytes: u32,
     rows: Vec<Row>,
     /// Expected number of probe-caused events per bin, `∫ hit_rate dt`.
     hits_expected: Vec<f64>,
@@ -64,25 +111,53 @@ pub struct Series {
 }
 
 impl Series {
-    /// Rows at `start + i·bin` and a last row at `end`.
+    /// The series a scenario asks for (its bins and its network's SYN model).
+    pub fn for_scenario(s: &Scenario) -> Series {
+        Series::with_network(s.start, s.end, s.output.bin, &s.network)
+    }
+
+    /// Rows at `start + i·bin` and a last row at `end`, with Windows 2000's SYN
+    /// retransmissions (2, at 3 s and 9 s) for 95% of probes.
     pub fn new(start: SimTime, end: SimTime, bin: f64) -> Series {
+        let net = NetworkSpec {
+            syn_retries: 2,
+            answer_fraction: 0.05,
+            syn_bytes: 48,
+            congestion: crate::scenario::Congestion::None,
+        };
+        Series::with_network(start, end, bin, &net)
+    }
+
+    /// Rows at `start + i·bin` and a last row at `end`; SYNs per `net`: the
+    /// k-th retransmission of an unanswered probe goes `3·(2^k − 1)` s after it
+    /// (initial RTO 3 s, doubling).
+    pub fn with_network(start: SimTime, end: SimTime, bin: f64, net: &NetworkSpec) -> Series {
         let full = (end.since(start) / bin).floor() as usize;
         let mut times: Vec<SimTime> = (0..=full).map(|i| start.plus(i as f64 * bin)).collect();
         if *times.last().expect("at least one row") < end {
             times.push(end);
         }
         let n = times.len();
+        let mut rows: Vec<Row> = times
+            .into_iter()
+            .map(|time| Row {
+                time,
+                ..Row::default()
+            })
+            .collect();
+        for i in 1..rows.len() {
+            rows[i].bin_len = rows[i].time.since(rows[i - 1].time);
+        }
         Series {
             start,
             end,
             bin,
-            rows: times
-                .into_iter()
-                .map(|time| Row {
-                    time,
-                    ..Row::default()
-                })
+            retransmit_at: (1..=net.syn_retries)
+                .map(|k| 3.0 * (2f64.powi(k as i32) - 1.0))
                 .collect(),
+            unanswered: 1.0 - net.answer_fraction,
+            syn_bytes: net.syn_bytes,
+            rows,
             hits_expected: vec![0.0; n],
             hits: vec![0; n],
             levels_done: 0,
@@ -101,6 +176,34 @@ impl Series {
         r.infected = v.infected;
         r.cumulative_infected = v.ever_infected;
         r.patched = v.patched;
+        r.crashed = v.crashed;
+        r.defaced = v.defaced;
+        r.backdoored = v.backdoored;
+        r.flooding = v.flooding;
+    }
+
+    /// Add `rate·dt` over `[from, to)` to the bins, with `add(row, mass)`.
+    fn spread(
+        &mut self,
+        from: f64,
+        to: f64,
+        rate: f64,
+        mut add: impl FnMut(&mut Self, usize, f64),
+    ) {
+        let mut a = from;
+        let last = self.rows.len() - 1;
+        let end = self.end.secs().min(to);
+        while a < end {
+            let i = (((a - self.start.secs()) / self.bin).floor() as usize + 1).min(last);
+            let bin_end = self.rows[i].time.secs();
+            let b = if bin_end < end && bin_end > a {
+                bin_end
+            } else {
+                end
+            };
+            add(self, i, rate * (b - a));
+            a = b;
+        }
     }
 
     /// Fill the rows not yet reached with the final state, and draw sampled probe
@@ -123,7 +226,12 @@ impl Series {
                 } else {
                     0.0
                 };
-                self.rows[i].probes = self.hits[i] as f64 + extra;
+                let sampled = self.hits[i] as f64 + extra;
+                // Scale the SYN count with the sampled probes.
+                if self.rows[i].probes > 0.0 {
+                    self.rows[i].syn_packets *= sampled / self.rows[i].probes;
+                }
+                self.rows[i].probes = sampled;
             }
         }
     }
@@ -145,6 +253,8 @@ impl Series {
 
 impl Observer for Series {
     const NEEDS_HOSTS: bool = false;
+    const EVENT_VIEW: bool = false;
+    const RATE_EVENTS: bool = false;
 
     fn interval(&mut self, from: SimTime, to: SimTime, v: &View) {
         // Levels at each row time in [from, to).
@@ -159,20 +269,34 @@ impl Observer for Series {
             return;
         }
         // Probe mass, split over the bins (time[i-1], time[i]].
-        let mut a = from;
-        while a < to {
-            let i =
-                ((a.since(self.start) / self.bin).floor() as usize + 1).min(self.rows.len() - 1);
-            let bin_end = self.rows[i].time;
-            let b = if bin_end < to && bin_end > a {
-                bin_end
-            } else {
-                to
-            };
-            let dt = b.since(a);
-            self.rows[i].probes += v.probe_rate * dt;
-            self.hits_expected[i] += v.hit_rate * dt;
-            a = b;
+        let (from, to) = (from.secs(), to.secs());
+        let hit_share = v.hit_rate / v.probe_rate;
+        // Fast path: the interval and its retransmissions all fall in one bin.
+        let last_shift = self.retransmit_at.last().copied().unwrap_or(0.0);
+        let i0 = ((from - self.start.secs()) / self.bin).floor() as usize + 1;
+        let i1 = ((to + last_shift - self.start.secs()) / self.bin).floor() as usize + 1;
+        let end_ok = to + last_shift <= self.end.secs();
+        if i0 == i1 && i0 < self.rows.len() && end_ok && self.rows[i0].time.secs() > to + last_shift
+        {
+            let m = v.probe_rate * (to - from);
+            let row = &mut self.rows[i0];
+            row.probes += m;
+            row.syn_packets += m * (1.0 + self.unanswered * self.retransmit_at.len() as f64);
+            self.hits_expected[i0] += m * hit_share;
+            return;
+        }
+        self.spread(from, to, v.probe_rate, |me, i, m| {
+            me.rows[i].probes += m;
+            me.rows[i].syn_packets += m;
+            me.hits_expected[i] += m * hit_share;
+        });
+        // Retransmitted SYNs of the probes nobody answered, shifted in time.
+        for k in 0..self.retransmit_at.len() {
+            let d = self.retransmit_at[k];
+            let rate = v.probe_rate * self.unanswered;
+            self.spread(from + d, to + d, rate, |me, i, m| {
+                me.rows[i].syn_packets += m
+            });
         }
     }
 
@@ -191,11 +315,28 @@ impl Observer for Series {
                     self.hits[i] += 1;
                 }
             }
-            Event::Reboot { t, .. } => {
+            Event::Instance { t, .. } => {
                 let i = self.row_of_event(t);
-                self.rows[i].rebooted += 1;
+                self.rows[i].instances_added += 1;
+                self.hits[i] += 1;
             }
-            Event::Patch { .. } | Event::Phase { .. } => {}
+            Event::Crash { t, .. } => {
+                let i = self.row_of_event(t);
+                self.hits[i] += 1;
+            }
+            Event::Cleared { t, why, .. } => {
+                let i = self.row_of_event(t);
+                match why {
+                    Clear::Reboot => self.rows[i].rebooted += 1,
+                    Clear::Lifetime | Clear::DropDead => self.rows[i].expired += 1,
+                }
+            }
+            Event::Patch { .. }
+            | Event::Phase { .. }
+            | Event::Recover { .. }
+            | Event::Rate { .. }
+            | Event::Flood { .. }
+            | Event::Deface { .. } => {}
         }
     }
 }
@@ -251,9 +392,10 @@ mod tests {
         s.event(&inf, &view(2, 2.0));
         s.interval(SimTime(60.0), SimTime(90.0), &view(2, 2.0));
         s.event(
-            &Event::Reboot {
+            &Event::Cleared {
                 t: SimTime(90.0),
                 host: 1,
+                why: Clear::Reboot,
             },
             &view(1, 1.0),
         );

@@ -52,6 +52,8 @@ pub enum PopulationSpec {
     },
     /// Read from a file (already loaded as text).
     File { name: String, text: String },
+    /// The hosts of a checkpoint (see [`crate::checkpoint`]).
+    Checkpoint,
 }
 
 /// The vulnerable hosts: distinct addresses, sorted ascending.
@@ -104,6 +106,10 @@ impl Population {
                 generate::clustered(*hosts, space_bits, params, rng)
             }
             PopulationSpec::File { name, text } => file::parse(name, text, space_bits, rng),
+            PopulationSpec::Checkpoint => Err(PopulationError::Invalid {
+                what: "population",
+                why: "a checkpoint population is read from the checkpoint".to_string(),
+            }),
         }
     }
 

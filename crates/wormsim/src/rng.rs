@@ -30,6 +30,10 @@ pub mod stream {
     pub const PROBES: &str = "probes";
     pub const CLOCK: &str = "clock";
     pub const HOST_TRAITS: &str = "host-traits";
+    pub const PATCH_INITIAL: &str = "patch-initial";
+    pub const PATCH_LAG: &str = "patch-lag";
+    pub const REINFECTION: &str = "reinfection";
+    pub const CRASH: &str = "crash-recovery";
     pub const WAKE: &str = "wake";
     pub const OBSERVE: &str = "observe";
     pub const REFERENCE: &str = "reference";
@@ -112,6 +116,38 @@ fn lemire32<R: rand::Rng + ?Sized>(x: u32, n: u32, rng: &mut R) -> u32 {
     (m >> 32) as u32
 }
 
+/// A uniform integer in `[0, n)` (`n > 0`) by masked rejection: exact.
+#[inline]
+pub fn below_u64<R: rand::Rng + ?Sized>(rng: &mut R, n: u64) -> u64 {
+    debug_assert!(n > 0);
+    if n <= u32::MAX as u64 {
+        return below(rng, n as u32) as u64;
+    }
+    let mask = u64::MAX >> (n - 1).leading_zeros();
+    loop {
+        let x = rng.next_u64() & mask;
+        if x < n {
+            return x;
+        }
+    }
+}
+
+/// A uniform integer in `[0, n)` (`n > 0`) by masked rejection: exact.
+#[inline]
+pub fn below_u128<R: rand::Rng + ?Sized>(rng: &mut R, n: u128) -> u128 {
+    debug_assert!(n > 0);
+    if n <= u64::MAX as u128 {
+        return below_u64(rng, n as u64) as u128;
+    }
+    let mask = u128::MAX >> (n - 1).leading_zeros();
+    loop {
+        let x = (((rng.next_u64() as u128) << 64) | rng.next_u64() as u128) & mask;
+        if x < n {
+            return x;
+        }
+    }
+}
+
 /// Two independent uniform integers in `[0, a)` and `[0, b)` from one 64-bit
 /// draw (its high and low words), each exactly unbiased as in [`below`].
 #[inline(always)]
@@ -175,5 +211,5 @@ mod tests {
         let mut r = Streams::new(1, 0).stream(stream::INFECTION);
         assert_eq!(r.next_u64(), PINNED_FIRST_DRAW);
     }
-    const PINNED_FIRST_DRAW: u64 = 0;
+    const PINNED_FIRST_DRAW: u64 = 7_242_417_662_550_027_563;
 }

@@ -1,26 +1,27 @@
 //! Scenarios: what to simulate, read from TOML in two stages.
 //!
 //! Stage 1 ([`raw`]) reads the file into plain structs and rejects unknown keys and
-//! wrong types. Stage 2 ([`Scenario::from_source`]) checks every value and resolves
-//! it into a [`Scenario`]. Every error names the file, the line and column, the key
-//! and the fix, as one line:
+//! wrong types. Stage 2 ([`Scenario::from_source`], in [`resolve`]) checks every
+//! value and resolves it into a [`Scenario`], filling each default from the worm
+//! variant. Every error names the file, the line and column, the key and the fix,
+//! as one line:
 //!
 //! ```text
 //! my.toml:7:13: worm.scan_rate: -1 is negative; a rate must be a finite number >= 0 [probes/s]
 //! ```
 //!
 //! Built-in presets live in `scenarios/*.toml` and are embedded by [`crate::preset`].
+//! Every key, its unit and its default are listed in `docs/scenario.md`.
 
 pub mod location;
 pub mod raw;
+mod resolve;
 
-use crate::population::{PopulationSpec, check_space_bits, generate, parse_addr};
-use crate::schedule::{RateSchedule, per_day};
+use crate::checkpoint::Checkpoint;
+use crate::population::PopulationSpec;
+use crate::schedule::RateSchedule;
 use crate::time::SimTime;
-use raw::{RawFile, RawRate};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-use toml::Spanned;
 
 /// A scenario file's text and where it came from.
 #[derive(Clone, Debug)]
@@ -62,7 +63,7 @@ pub enum ScenarioError {
         key: String,
         msg: String,
     },
-    /// A problem with the file as a whole.
+    /// A problem with a file as a whole.
     #[error("{file}: {msg}")]
     Io { file: String, msg: String },
 }
@@ -99,8 +100,12 @@ impl ScanRateSpec {
 /// Which worm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
-    /// Code Red version 2 (CAIDA naming): random-seed uniform scanning, 19 July 2001.
+    /// Code Red v1 (CAIDA naming): the static-seed, fixed-order scanner, 12 July 2001.
+    CodeRedV1,
+    /// Code Red v2: random-seed uniform scanning, 19 July 2001.
     CodeRedV2,
+    /// Code Red II: local-preference scanner with a backdoor, 4 August 2001.
+    CodeRedII,
     /// A generic uniform-scanning worm with no calendar of its own.
     Generic,
 }
@@ -108,17 +113,42 @@ pub enum Variant {
 impl Variant {
     pub fn name(self) -> &'static str {
         match self {
+            Variant::CodeRedV1 => "crv1",
             Variant::CodeRedV2 => "crv2",
+            Variant::CodeRedII => "crii",
             Variant::Generic => "generic",
         }
     }
 }
 
-/// How targets are chosen.
+/// CRv1's fixed scan order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SequenceSpec {
+    /// Key of the keyed bijection (the "static seed").
+    pub key: u64,
+    /// Each scanning thread starts at its own point of the sequence (instead of
+    /// the host walking it from the start).
+    pub per_thread_offset: bool,
+}
+
+/// Code Red II's local preference (Nazario, codered.md §2.5).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LocalPreferenceSpec {
+    /// Probability that a probe stays in the host's own /8.
+    pub same_slash8: f64,
+    /// Probability that it stays in the host's own /16 (the rest is uniform).
+    pub same_slash16: f64,
+}
+
+/// How targets are chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ScanStrategy {
     /// Uniform over the whole address space.
     Uniform,
+    /// A fixed pseudo-random order, the same for every host (CRv1).
+    Sequence(SequenceSpec),
+    /// Own /8, own /16 or anywhere (CRII), never 127/8, 224/8 and above, or self.
+    LocalPreference(LocalPreferenceSpec),
 }
 
 /// Who is infected at the start.
@@ -130,28 +160,134 @@ pub enum Seeding {
     Addresses(Vec<u32>),
 }
 
+/// What a probe that reaches an infected host does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reinfection {
+    /// Nothing (CRII checks its "CodeRedII" atom and does not run twice).
+    Ignore,
+    /// Another worm instance starts, with its own threads, up to a limit.
+    AddInstance { max_instances: u8 },
+}
+
 /// The worm.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WormSpec {
     pub variant: Variant,
     pub scan: ScanStrategy,
+    /// Rate of one instance of the worm with all its threads awake [probes/s].
     pub scan_rate: ScanRateSpec,
+    /// Scanning threads per instance (CRv1/v2: 99 of 100; CRII: 300).
+    pub threads: u32,
+    /// Threads on Chinese-language hosts (CRII: 600).
+    pub chinese_threads: u32,
+    /// Ceiling on one host's scan rate, whatever its instances [probes/s].
+    pub max_rate: Option<f64>,
     pub seeding: Seeding,
+    pub reinfection: Reinfection,
+    /// How long one infection stays active [s] (CRII: about 24 h).
+    pub lifetime: Option<f64>,
+    /// After this date (by the host clock) the worm stops for good (CRII).
+    pub drop_dead: Option<SimTime>,
+    /// Windows NT 4 hosts crash instead of being infected (CRII).
+    pub nt4_crash: bool,
+    /// Rate at which a crashed host is brought back up [1/s].
+    pub crash_recovery: f64,
+    /// An infection leaves a backdoor that survives reboots (CRII).
+    pub backdoor: bool,
+    /// English-language hosts show the defaced page for this long [s] (CRv1).
+    pub deface: Option<f64>,
 }
 
-/// The Code Red calendar (UTC day of month).
+/// What a dormant worm does on the 1st of the month.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Wake {
+    /// It never wakes (Cooper: "it does not come back").
+    Never,
+    /// Each thread wakes after a lag uniform on `[0, max_lag]` [s] after 00:00 of
+    /// the host's 1st (Houle: "variable times, measured in hours").
+    Lagged { max_lag: f64 },
+}
+
+/// The Code Red calendar (host clock, day of month).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CalendarSpec {
     /// When false, infected hosts spread at all times.
     pub enabled: bool,
+    pub wake: Wake,
+    /// Hosts whose clock is wrong.
+    pub wrong_clocks: u32,
+    /// A wrong clock is off by a uniform amount in `[-max, max]` [s].
+    pub wrong_clock_max: f64,
 }
 
-/// Defender processes, each a per-host Poisson process [1/s].
+/// The denial-of-service flood of days 20–27.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloodSpec {
+    pub enabled: bool,
+    /// The hard-coded target address (198.137.240.91).
+    pub target: u32,
+    /// TCP connections per burst (one per thread).
+    pub connections: u32,
+    /// Payload bytes sent per burst, over all connections [bytes].
+    pub bytes_per_burst: f64,
+    /// Time from one burst to the next [s].
+    pub period: f64,
+    /// Payload bytes per data packet [bytes].
+    pub packet_payload: u32,
+    /// The address the site moves to (198.137.240.92).
+    pub site_moves_to: u32,
+    /// When the site moves (`None`: never).
+    pub move_at: Option<SimTime>,
+    /// When upstream filtering of the old address starts (`None`: never).
+    pub filter_at: Option<SimTime>,
+}
+
+/// Congestion feedback on scanning.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Congestion {
+    None,
+    /// Zou, Gong, Towsley (CCS 2002): scanning slowed by `(1 − I/N)^η`.
+    Zou {
+        eta: f64,
+    },
+    /// Offered load `L = Σ r_h` is delivered as `L/(1 + L/C)`: each host's rate
+    /// is scaled by `1/(1 + L/C)` [C in probes/s].
+    Capacity {
+        probes_per_s: f64,
+    },
+}
+
+/// The network between the worm and its targets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkSpec {
+    /// SYN retransmissions when a probe gets no answer (Windows 2000: 2, at 3 s and 9 s).
+    pub syn_retries: u32,
+    /// Fraction of probed addresses that answer (SYN-ACK or RST), so no retransmission.
+    pub answer_fraction: f64,
+    /// Size of a SYN packet on the wire, IP and TCP headers with options [bytes].
+    pub syn_bytes: u32,
+    pub congestion: Congestion,
+}
+
+/// Delay between deciding to patch (the download) and installing it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PatchLag {
+    None,
+    Fixed { days: f64 },
+    Exponential { mean_days: f64 },
+    LogNormal { median_days: f64, sigma: f64 },
+}
+
+/// Defender processes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DefenseSpec {
-    /// Susceptible or infected -> patched (immune).
+    /// Download hazard per host (susceptible or infected) [1/s].
     pub patch: RateSchedule,
-    /// Infected -> susceptible (the worm lives only in memory).
+    /// Testing lag from download to install.
+    pub patch_lag: PatchLag,
+    /// Fraction of hosts already patched at the start.
+    pub initial_patched: f64,
+    /// Reboot hazard per infected (or crashed) host [1/s].
     pub reboot: RateSchedule,
 }
 
@@ -188,173 +324,24 @@ pub struct Scenario {
     /// Default seed (the CLI's `--seed` overrides it).
     pub seed: u64,
     pub population: PopulationSpec,
+    /// Host traits (fractions of the population).
+    pub traits: TraitSpec,
     pub worm: WormSpec,
     pub calendar: CalendarSpec,
+    pub flood: FloodSpec,
+    pub network: NetworkSpec,
     pub defense: DefenseSpec,
+    /// Start from a saved state instead of a fresh population.
+    pub checkpoint: Option<std::sync::Arc<Checkpoint>>,
     pub output: OutputSpec,
 }
 
-struct Ctx<'a> {
-    src: &'a Source,
-}
-
-impl Ctx<'_> {
-    fn err(&self, span: Range<usize>, key: &str, msg: impl Into<String>) -> ScenarioError {
-        let (line, col) = location::line_col(&self.src.text, span.start);
-        ScenarioError::At {
-            file: self.src.name.clone(),
-            line,
-            col,
-            key: key.to_string(),
-            msg: msg.into(),
-        }
-    }
-
-    fn time(&self, v: &Spanned<toml::Value>, key: &str) -> Result<SimTime, ScenarioError> {
-        let text = match v.get_ref() {
-            toml::Value::String(s) => s.clone(),
-            toml::Value::Datetime(d) => {
-                if d.date.is_none() || d.time.is_none() || d.offset.is_none() {
-                    return Err(self.err(
-                        v.span(),
-                        key,
-                        format!(
-                            "{d} is not a full UTC timestamp; write it like 2001-07-19T10:00:00Z"
-                        ),
-                    ));
-                }
-                d.to_string()
-            }
-            other => {
-                return Err(self.err(
-                    v.span(),
-                    key,
-                    format!(
-                        "expected a timestamp like 2001-07-19T10:00:00Z, found {}",
-                        other.type_str()
-                    ),
-                ));
-            }
-        };
-        SimTime::parse_rfc3339(&text).map_err(|e| self.err(v.span(), key, e.to_string()))
-    }
-
-    fn nonneg(&self, v: &Spanned<f64>, key: &str, unit: &str) -> Result<f64, ScenarioError> {
-        let x = *v.get_ref();
-        if x.is_nan() {
-            Err(self.err(
-                v.span(),
-                key,
-                format!("NaN is not a value; a rate must be a finite number >= 0 {unit}"),
-            ))
-        } else if x < 0.0 {
-            Err(self.err(
-                v.span(),
-                key,
-                format!("{x} is negative; a rate must be a finite number >= 0 {unit}"),
-            ))
-        } else if !x.is_finite() {
-            Err(self.err(
-                v.span(),
-                key,
-                format!("{x} is not finite; give a finite number >= 0 {unit}"),
-            ))
-        } else {
-            Ok(x)
-        }
-    }
-
-    fn count(&self, v: &Spanned<i64>, key: &str, min: i64, max: i64) -> Result<u32, ScenarioError> {
-        let x = *v.get_ref();
-        if x < min || x > max {
-            Err(self.err(
-                v.span(),
-                key,
-                format!("{x} is out of range; use a whole number in {min}..={max}"),
-            ))
-        } else {
-            Ok(x as u32)
-        }
-    }
-
-    fn choice<'c>(
-        &self,
-        v: &Spanned<String>,
-        key: &str,
-        options: &[&'c str],
-    ) -> Result<&'c str, ScenarioError> {
-        options
-            .iter()
-            .copied()
-            .find(|o| o == v.get_ref())
-            .ok_or_else(|| {
-                self.err(
-                    v.span(),
-                    key,
-                    format!(
-                        "unknown value `{}`; use one of: {}",
-                        v.get_ref(),
-                        options.join(", ")
-                    ),
-                )
-            })
-    }
-
-    fn schedule(&self, r: &Spanned<RawRate>, key: &str) -> Result<RateSchedule, ScenarioError> {
-        let raw = r.get_ref();
-        let initial = match &raw.rate {
-            Some(v) => per_day(self.nonneg(v, &format!("{key}.rate"), "[1/day]")?),
-            None => 0.0,
-        };
-        let mut steps = Vec::new();
-        if let Some(sched) = &raw.schedule {
-            for (i, s) in sched.iter().enumerate() {
-                let k = format!("{key}.schedule.{i}");
-                let from = self.time(&s.get_ref().from, &format!("{k}.from"))?;
-                let rate = self.nonneg(&s.get_ref().rate, &format!("{k}.rate"), "[1/day]")?;
-                if let Some(&(prev, _)) = steps.last() {
-                    if from <= prev {
-                        return Err(self.err(
-                            s.get_ref().from.span(),
-                            &format!("{k}.from"),
-                            format!("{from} does not come after the previous step ({prev}); list steps in time order"),
-                        ));
-                    }
-                }
-                steps.push((from, per_day(rate)));
-            }
-        }
-        if raw.rate.is_none() && raw.schedule.is_none() {
-            return Err(self.err(
-                r.span(),
-                key,
-                "give `rate` [1/day] or `schedule`, or remove the table",
-            ));
-        }
-        RateSchedule::new(initial, steps).map_err(|e| self.err(r.span(), key, e.to_string()))
-    }
-}
-
-/// Turn a TOML deserialization error into a located [`ScenarioError`].
-fn de_error(src: &Source, e: &toml::de::Error) -> ScenarioError {
-    let at = e.span().map_or(0, |s| s.start);
-    let (line, col) = location::line_col(&src.text, at);
-    let key = location::key_at(&src.text, at).unwrap_or_else(|| "(document)".to_string());
-    let msg = e.message().trim().replace('\n', " ");
-    let hint = if msg.starts_with("unknown field") {
-        "; check the spelling against docs/scenario.md"
-    } else if msg.starts_with("missing field") {
-        "; add it"
-    } else {
-        ""
-    };
-    ScenarioError::At {
-        file: src.name.clone(),
-        line,
-        col,
-        key,
-        msg: format!("{msg}{hint}"),
-    }
+/// Host traits drawn for each host (stream `host-traits`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TraitSpec {
+    pub english_fraction: f64,
+    pub chinese_fraction: f64,
+    pub nt4_fraction: f64,
 }
 
 impl Scenario {
@@ -363,385 +350,14 @@ impl Scenario {
     /// # Errors
     /// The first problem found, located in the file.
     pub fn from_source(src: &Source) -> Result<Scenario, ScenarioError> {
-        let raw: RawFile = toml::from_str(&src.text).map_err(|e| de_error(src, &e))?;
-        let cx = Ctx { src };
-
-        // [scenario]
-        let meta = raw.scenario.get_ref();
-        let name = meta.name.get_ref().trim().to_string();
-        if name.is_empty() {
-            return Err(cx.err(
-                meta.name.span(),
-                "scenario.name",
-                "the name is empty; give the scenario a name",
-            ));
-        }
-        let start = cx.time(&meta.start, "scenario.start")?;
-        let end = cx.time(&meta.end, "scenario.end")?;
-        if end <= start {
-            return Err(cx.err(
-                meta.end.span(),
-                "scenario.end",
-                format!(
-                    "{end} is not after scenario.start ({start}); the end must come after the start"
-                ),
-            ));
-        }
-        let space_bits = match &meta.space_bits {
-            Some(v) => {
-                let b = cx.count(v, "scenario.space_bits", 16, 32)? as u8;
-                check_space_bits(b)
-                    .map_err(|e| cx.err(v.span(), "scenario.space_bits", e.to_string()))?;
-                b
-            }
-            None => 32,
-        };
-        let seed = match &meta.seed {
-            Some(v) if *v.get_ref() < 0 => {
-                return Err(cx.err(
-                    v.span(),
-                    "scenario.seed",
-                    "the seed must be a whole number >= 0",
-                ));
-            }
-            Some(v) => *v.get_ref() as u64,
-            None => 1,
-        };
-
-        // [population]
-        let p = raw.population.get_ref();
-        let model = cx.choice(
-            &p.model,
-            "population.model",
-            &["uniform", "clustered", "file"],
-        )?;
-        let capacity = generate::eligible_capacity(space_bits);
-        let hosts = |cx: &Ctx<'_>| -> Result<u32, ScenarioError> {
-            let v = p.hosts.as_ref().ok_or_else(|| {
-                cx.err(
-                    raw.population.span(),
-                    "population.hosts",
-                    format!("missing; the {model} model needs a host count"),
-                )
-            })?;
-            let n = cx.count(v, "population.hosts", 1, u32::MAX as i64)?;
-            if n as u64 > capacity {
-                return Err(cx.err(
-                    v.span(),
-                    "population.hosts",
-                    format!(
-                        "{n} hosts do not fit in the {capacity} eligible addresses of a 2^{space_bits} space; \
-                         use fewer hosts or a larger scenario.space_bits"
-                    ),
-                ));
-            }
-            Ok(n)
-        };
-        let reject_extra =
-            |cx: &Ctx<'_>, keys: &[(&str, Option<Range<usize>>)]| -> Result<(), ScenarioError> {
-                for (k, span) in keys {
-                    if let Some(s) = span {
-                        return Err(cx.err(
-                            s.clone(),
-                            k,
-                            format!("not used by the {model} model; remove it"),
-                        ));
-                    }
-                }
-                Ok(())
-            };
-        let population = match model {
-            "uniform" => {
-                reject_extra(
-                    &cx,
-                    &[
-                        (
-                            "population.slash8_blocks",
-                            p.slash8_blocks.as_ref().map(|v| v.span()),
-                        ),
-                        (
-                            "population.slash16_blocks",
-                            p.slash16_blocks.as_ref().map(|v| v.span()),
-                        ),
-                        (
-                            "population.slash8_zipf",
-                            p.slash8_zipf.as_ref().map(|v| v.span()),
-                        ),
-                        (
-                            "population.slash16_zipf",
-                            p.slash16_zipf.as_ref().map(|v| v.span()),
-                        ),
-                        ("population.file", p.file.as_ref().map(|v| v.span())),
-                    ],
-                )?;
-                PopulationSpec::Uniform { hosts: hosts(&cx)? }
-            }
-            "clustered" => {
-                reject_extra(
-                    &cx,
-                    &[("population.file", p.file.as_ref().map(|v| v.span()))],
-                )?;
-                let n = hosts(&cx)?;
-                let (la, lb) = generate::block_levels(space_bits);
-                let get_i = |v: &Option<Spanned<i64>>, key: &str, default: i64, max: i64| match v {
-                    Some(v) => cx.count(v, key, 1, max),
-                    None => Ok(default as u32),
-                };
-                let get_f = |v: &Option<Spanned<f64>>, key: &str, default: f64| match v {
-                    Some(v) => cx.nonneg(v, key, "(Zipf exponent)"),
-                    None => Ok(default),
-                };
-                // Defaults: 100 top blocks and 16,000 second-level blocks in IPv4 [A],
-                // scaled down for smaller spaces.
-                let slash8_blocks = get_i(
-                    &p.slash8_blocks,
-                    "population.slash8_blocks",
-                    100.min((1 << la) / 2),
-                    1 << la,
-                )?;
-                let max_subs = slash8_blocks as i64 * (1i64 << (lb - la)) * 3 / 4;
-                let params = generate::ClusterParams {
-                    slash8_blocks,
-                    slash16_blocks: get_i(
-                        &p.slash16_blocks,
-                        "population.slash16_blocks",
-                        16_000.min(max_subs),
-                        1 << lb,
-                    )?,
-                    slash8_zipf: get_f(&p.slash8_zipf, "population.slash8_zipf", 1.0)?,
-                    slash16_zipf: get_f(&p.slash16_zipf, "population.slash16_zipf", 1.0)?,
-                };
-                if let Err((field, why)) = generate::check_cluster_params(n, space_bits, &params) {
-                    let span = match field {
-                        "slash8_blocks" => p.slash8_blocks.as_ref().map(|v| v.span()),
-                        "slash16_blocks" => p.slash16_blocks.as_ref().map(|v| v.span()),
-                        "slash8_zipf" => p.slash8_zipf.as_ref().map(|v| v.span()),
-                        "slash16_zipf" => p.slash16_zipf.as_ref().map(|v| v.span()),
-                        _ => p.hosts.as_ref().map(|v| v.span()),
-                    }
-                    .unwrap_or(raw.population.span());
-                    return Err(cx.err(span, &format!("population.{field}"), why));
-                }
-                PopulationSpec::Clustered { hosts: n, params }
-            }
-            _ => {
-                let f = p.file.as_ref().ok_or_else(|| {
-                    cx.err(
-                        raw.population.span(),
-                        "population.file",
-                        "missing; the file model needs `file = \"hosts.txt\"`",
-                    )
-                })?;
-                reject_extra(
-                    &cx,
-                    &[("population.hosts", p.hosts.as_ref().map(|v| v.span()))],
-                )?;
-                let path = match &src.base_dir {
-                    Some(d) => d.join(f.get_ref()),
-                    None => PathBuf::from(f.get_ref()),
-                };
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    cx.err(
-                        f.span(),
-                        "population.file",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                PopulationSpec::File {
-                    name: path.display().to_string(),
-                    text,
-                }
-            }
-        };
-
-        // [worm]
-        let w = raw.worm.get_ref();
-        let variant = match cx.choice(&w.variant, "worm.variant", &["crv2", "generic"])? {
-            "crv2" => Variant::CodeRedV2,
-            _ => Variant::Generic,
-        };
-        let scan = match &w.scan {
-            Some(s) => {
-                cx.choice(s, "worm.scan", &["uniform"])?;
-                ScanStrategy::Uniform
-            }
-            None => ScanStrategy::Uniform,
-        };
-        let mean = cx.nonneg(&w.scan_rate, "worm.scan_rate", "[probes/s]")?;
-        if mean == 0.0 {
-            return Err(cx.err(
-                w.scan_rate.span(),
-                "worm.scan_rate",
-                "0 probes/s means the worm never spreads; give a positive rate",
-            ));
-        }
-        let dist = match &w.scan_rate_distribution {
-            Some(d) => cx.choice(d, "worm.scan_rate_distribution", &["fixed", "lognormal"])?,
-            None => "fixed",
-        };
-        let scan_rate = match dist {
-            "fixed" => {
-                if let Some(cv) = &w.scan_rate_cv {
-                    if *cv.get_ref() != 0.0 {
-                        return Err(cx.err(cv.span(), "worm.scan_rate_cv", "only a lognormal rate has a spread; set scan_rate_distribution = \"lognormal\" or remove scan_rate_cv"));
-                    }
-                }
-                ScanRateSpec::Fixed(mean)
-            }
-            _ => {
-                let cv = match &w.scan_rate_cv {
-                    Some(v) => cx.nonneg(v, "worm.scan_rate_cv", "(coefficient of variation)")?,
-                    None => {
-                        return Err(cx.err(
-                            w.scan_rate_distribution
-                                .as_ref()
-                                .map_or(raw.worm.span(), |v| v.span()),
-                            "worm.scan_rate_cv",
-                            "missing; a lognormal rate needs its coefficient of variation",
-                        ));
-                    }
-                };
-                ScanRateSpec::LogNormal { mean, cv }
-            }
-        };
-        let n_hosts = match &population {
-            PopulationSpec::Uniform { hosts } | PopulationSpec::Clustered { hosts, .. } => {
-                Some(*hosts)
-            }
-            PopulationSpec::File { .. } => None,
-        };
-        let seeding = match (&w.initial_infected, &w.initial_addresses) {
-            (Some(_), Some(a)) => {
-                return Err(cx.err(
-                    a.span(),
-                    "worm.initial_addresses",
-                    "give initial_infected or initial_addresses, not both",
-                ));
-            }
-            (Some(v), None) => {
-                let max = n_hosts.unwrap_or(u32::MAX) as i64;
-                Seeding::Count(cx.count(v, "worm.initial_infected", 0, max)?)
-            }
-            (None, Some(list)) => {
-                let mut addrs = Vec::new();
-                for (i, a) in list.get_ref().iter().enumerate() {
-                    let key = format!("worm.initial_addresses.{i}");
-                    let addr = parse_addr(a.get_ref()).ok_or_else(|| {
-                        cx.err(
-                            a.span(),
-                            &key,
-                            format!(
-                                "`{}` is not a dotted-quad address like 192.0.2.1",
-                                a.get_ref()
-                            ),
-                        )
-                    })?;
-                    addrs.push(addr);
-                }
-                Seeding::Addresses(addrs)
-            }
-            (None, None) => Seeding::Count(1),
-        };
-        let worm = WormSpec {
-            variant,
-            scan,
-            scan_rate,
-            seeding,
-        };
-
-        // [calendar]
-        let calendar = CalendarSpec {
-            enabled: raw
-                .calendar
-                .as_ref()
-                .and_then(|c| c.get_ref().enabled)
-                .unwrap_or(variant == Variant::CodeRedV2),
-        };
-
-        // [defense]
-        let d = raw.defense.unwrap_or_default();
-        let defense = DefenseSpec {
-            patch: match &d.patch {
-                Some(r) => cx.schedule(r, "defense.patch")?,
-                None => RateSchedule::zero(),
-            },
-            reboot: match &d.reboot {
-                Some(r) => cx.schedule(r, "defense.reboot")?,
-                None => RateSchedule::zero(),
-            },
-        };
-
-        // [output]
-        let o = raw.output.unwrap_or_default();
-        let bin = match &o.bin {
-            Some(v) => {
-                let b = cx.nonneg(v, "output.bin", "[s]")?;
-                if b < 1.0 {
-                    return Err(cx.err(
-                        v.span(),
-                        "output.bin",
-                        format!("{b} s is too short; use a bin of at least 1 s"),
-                    ));
-                }
-                b
-            }
-            None => 60.0,
-        };
-        let n_bins = end.since(start) / bin;
-        if n_bins > 10_000_000.0 {
-            let span = o.bin.as_ref().map_or(meta.end.span(), |v| v.span());
-            return Err(cx.err(
-                span,
-                "output.bin",
-                format!("{n_bins:.0} bins is too many; use a wider bin"),
-            ));
-        }
-        let mut report_at = Vec::new();
-        for (i, v) in o.report_at.iter().flatten().enumerate() {
-            let key = format!("output.report_at.{i}");
-            let t = cx.time(v, &key)?;
-            if t < start || t > end {
-                return Err(cx.err(
-                    v.span(),
-                    &key,
-                    format!("{t} is outside the run ({start} to {end})"),
-                ));
-            }
-            report_at.push(t);
-        }
-        let probes = match &o.probes {
-            Some(v) => match cx.choice(v, "output.probes", &["expected", "sampled"])? {
-                "expected" => ProbeCount::Expected,
-                _ => ProbeCount::Sampled,
-            },
-            None => ProbeCount::Expected,
-        };
-
-        Ok(Scenario {
-            name,
-            description: meta.description.clone().unwrap_or_default(),
-            source_text: src.text.clone(),
-            source_name: src.name.clone(),
-            start,
-            end,
-            space_bits,
-            seed,
-            population,
-            worm,
-            calendar,
-            defense,
-            output: OutputSpec {
-                bin,
-                report_at,
-                probes,
-            },
-        })
+        resolve::resolve(src)
     }
 
     /// Parse a scenario from text (no base directory for relative paths).
     ///
     /// # Errors
     /// See [`Scenario::from_source`].
+    #[allow(clippy::should_implement_trait)]
     pub fn from_str(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
         Scenario::from_source(&Source {
             name: name.to_string(),
@@ -753,5 +369,39 @@ impl Scenario {
     /// Run length [s].
     pub fn duration(&self) -> f64 {
         self.end.since(self.start)
+    }
+
+    /// Whether this scenario's worm floods on days 20–27.
+    pub fn floods(&self) -> bool {
+        self.flood.enabled && self.calendar.enabled
+    }
+}
+
+impl Scenario {
+    /// This scenario, started from `checkpoint` instead of its own population,
+    /// seeds and initially patched hosts.
+    ///
+    /// # Errors
+    /// The checkpoint's time or address space does not match the scenario.
+    pub fn with_checkpoint(&self, checkpoint: Checkpoint) -> Result<Scenario, String> {
+        if checkpoint.time != self.start {
+            return Err(format!(
+                "the checkpoint was saved at {} but scenario `{}` starts at {}; save it with --until {}",
+                checkpoint.time, self.name, self.start, self.start
+            ));
+        }
+        if checkpoint.space_bits != self.space_bits {
+            return Err(format!(
+                "the checkpoint has a 2^{} address space, scenario `{}` 2^{}",
+                checkpoint.space_bits, self.name, self.space_bits
+            ));
+        }
+        let mut s = self.clone();
+        s.population = PopulationSpec::Checkpoint;
+        s.worm.seeding = Seeding::Count(0);
+        s.defense.initial_patched = 0.0;
+        s.calendar.wrong_clocks = 0;
+        s.checkpoint = Some(std::sync::Arc::new(checkpoint));
+        Ok(s)
     }
 }

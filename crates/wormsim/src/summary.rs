@@ -39,6 +39,19 @@ pub struct Summary {
     pub reinfections: u64,
     /// Probes sent over the run (sum of the series' probe column).
     pub probes: f64,
+    /// Probes that started another worm instance on an infected host.
+    pub instances_added: u64,
+    /// Infections ended by the worm's lifetime or drop-dead date.
+    pub expired: u64,
+    /// Hosts crashed by the worm over the run (crash events).
+    pub crashes: u64,
+    /// Hosts with the backdoor at the end.
+    pub backdoored: u32,
+    /// Flood payload bytes that reached the listening target site [bytes]
+    /// (set by the caller from [`crate::observe::flood::FloodMeter`]; 0 without one).
+    pub flood_bytes: f64,
+    /// Flood payload bytes that arrived at the worm's target address [bytes].
+    pub flood_bytes_at_target: f64,
     /// Events processed by the engine.
     pub events: u64,
 }
@@ -140,6 +153,12 @@ impl Summary {
             reboots: counters.reboots,
             reinfections: counters.reinfections,
             probes: series.rows().iter().map(|r| r.probes).sum(),
+            instances_added: counters.instances_added,
+            expired: counters.expired,
+            crashes: counters.crashes,
+            backdoored: series.rows().last().map_or(0, |r| r.backdoored),
+            flood_bytes: 0.0,
+            flood_bytes_at_target: 0.0,
             events: counters.events,
         }
     }

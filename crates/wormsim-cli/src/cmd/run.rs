@@ -7,8 +7,10 @@ use crate::export;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use wormsim::checkpoint::Checkpoint;
 use wormsim::engine::{EngineChoice, Simulation};
 use wormsim::observe::Series;
+use wormsim::observe::flood::FloodMeter;
 use wormsim::rng::{Streams, stream};
 use wormsim::summary::Summary;
 use wormsim::time::SimTime;
@@ -26,15 +28,28 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         scenario.end = t;
         scenario.output.report_at.retain(|&r| r <= t);
     }
+    if let Some(path) = &a.from_checkpoint {
+        let ck = Checkpoint::load(path).map_err(|e| input(format!("--from-checkpoint: {e}")))?;
+        scenario = scenario
+            .with_checkpoint(ck)
+            .map_err(|e| input(format!("--from-checkpoint: {e}")))?;
+    }
     let seed = a.seed.unwrap_or(scenario.seed);
     let choice = match a.engine {
+        EngineArg::Auto if a.save_checkpoint.is_some() => EngineChoice::General,
         EngineArg::Auto => EngineChoice::Auto,
         EngineArg::General => EngineChoice::General,
         EngineArg::Reference => EngineChoice::Reference,
     };
     let mut sim = Simulation::new(&scenario, seed, 0, choice)?;
-    let mut series = Series::new(scenario.start, scenario.end, scenario.output.bin);
-    sim.run(&mut series);
+    let mut series = Series::for_scenario(&scenario);
+    let mut flood = FloodMeter::for_scenario(&scenario, sim.population().len());
+    if scenario.floods() {
+        sim.run(&mut (&mut series, &mut flood));
+    } else {
+        sim.run(&mut series);
+    }
+    flood.finish();
     let streams = Streams::new(seed, 0);
     series.finish(
         &sim.view(),
@@ -42,7 +57,7 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         &mut streams.stream(stream::PROBES),
     );
     let hosts = sim.hosts();
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         &scenario,
         seed,
         0,
@@ -51,52 +66,81 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         &sim.counters(),
         &series,
     );
+    summary.flood_bytes = flood.bytes_delivered;
+    summary.flood_bytes_at_target = flood.bytes_at_target;
+    let checkpoint = match &a.save_checkpoint {
+        Some(_) => Some(
+            sim.checkpoint()
+                .map_err(|e| input(format!("--save-checkpoint: {e}")))?,
+        ),
+        None => None,
+    };
 
     let dir = a
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
     let mut staged = Staged::new();
-    let series_name = match a.format {
+    let mut written = Vec::new();
+    match a.format {
         Format::Csv => {
             staged.write(
                 &dir.join("series.csv"),
                 export::csv::series(&series, scenario.output.probes).as_bytes(),
             )?;
-            "series.csv"
+            written.push("series.csv");
         }
         Format::Json => {
             staged.write(
                 &dir.join("series.json"),
                 export::json::series(&series, scenario.output.probes).as_bytes(),
             )?;
-            "series.json"
+            written.push("series.json");
         }
-    };
+    }
+    if scenario.floods() {
+        staged.write(
+            &dir.join("flood.csv"),
+            export::csv::flood(&flood).as_bytes(),
+        )?;
+        written.push("flood.csv");
+    }
     staged.write(
         &dir.join("summary.json"),
         export::json::summary(&summary).as_bytes(),
     )?;
     staged.write(&dir.join("scenario.toml"), scenario.source_text.as_bytes())?;
+    written.extend(["summary.json", "scenario.toml"]);
     if a.hosts {
         staged.write(
             &dir.join("hosts.csv"),
             export::csv::hosts(sim.population(), &hosts).as_bytes(),
         )?;
+        written.push("hosts.csv");
+    }
+    if let (Some(path), Some(ck)) = (&a.save_checkpoint, &checkpoint) {
+        staged.write(path, ck.to_text().as_bytes())?;
     }
     staged.commit()?;
 
     if !a.quiet {
         let mut out = std::io::stdout().lock();
-        write!(out, "{}", export::text::summary(&summary))?;
+        write!(out, "{}", export::text::summary(&summary, &scenario))?;
         writeln!(
             out,
-            "  wrote {}/{{{}, summary.json, scenario.toml{}}} ({} rows)",
+            "  wrote {}/{{{}}} ({} rows)",
             dir.display(),
-            series_name,
-            if a.hosts { ", hosts.csv" } else { "" },
+            written.join(", "),
             series.rows().len()
         )?;
+        if let Some(path) = &a.save_checkpoint {
+            writeln!(
+                out,
+                "  checkpoint at {} written to {}",
+                scenario.end,
+                path.display()
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 use wormsim::engine::{HostRecords, HostState, NO_HOST};
+use wormsim::observe::flood::{FLOOD_COLUMNS, FloodMeter};
 use wormsim::observe::{COLUMNS, Series};
 use wormsim::population::{Population, fmt_addr};
 use wormsim::scenario::ProbeCount;
@@ -15,24 +16,67 @@ pub fn probes(x: f64, mode: ProbeCount) -> String {
     }
 }
 
+/// A rate with three decimals.
+fn f3(x: f64) -> String {
+    format!("{x:.3}")
+}
+
 /// The time series, one row per bin (columns in `wormsim::observe::COLUMNS`).
 pub fn series(s: &Series, mode: ProbeCount) -> String {
-    let mut out = String::with_capacity(80 * (s.rows().len() + 1));
+    let mut out = String::with_capacity(160 * (s.rows().len() + 1));
     out.push_str(&COLUMNS.join(","));
     out.push('\n');
     for r in s.rows() {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.time,
             r.susceptible,
             r.infected,
             r.cumulative_infected,
             r.new_infections,
             r.reinfections,
+            r.instances_added,
             probes(r.probes, mode),
+            f3(r.per_s(r.probes)),
+            f3(r.per_s(r.syn_packets)),
+            f3(r.per_s(r.syn_packets * s.syn_bytes as f64 * 8.0)),
             r.patched,
-            r.rebooted
+            r.rebooted,
+            r.expired,
+            r.crashed,
+            r.defaced,
+            r.backdoored,
+            r.flooding,
+            r.bin_len
+        );
+    }
+    out
+}
+
+/// The flood traffic series (columns in `wormsim::observe::flood::FLOOD_COLUMNS`).
+pub fn flood(m: &FloodMeter) -> String {
+    let mut out = String::with_capacity(100 * (m.rows().len() + 1));
+    out.push_str(&FLOOD_COLUMNS.join(","));
+    out.push('\n');
+    for r in m.rows() {
+        let ps = |x: f64| {
+            if r.bin_len > 0.0 {
+                f3(x / r.bin_len)
+            } else {
+                f3(0.0)
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{}",
+            r.time,
+            ps(r.target_connections),
+            ps(r.target_packets),
+            ps(r.target_bytes),
+            ps(r.moved_connections),
+            ps(r.moved_packets),
+            ps(r.moved_bytes)
         );
     }
     out
@@ -46,6 +90,7 @@ pub fn hosts(p: &Population, h: &HostRecords) -> String {
             HostState::Susceptible => "susceptible",
             HostState::Infected => "infected",
             HostState::Patched => "patched",
+            HostState::Crashed => "crashed",
         };
         let t = h.first_infected_at[i];
         let when = if t.is_nan() {

@@ -10,15 +10,16 @@ fn t(x: Option<SimTime>) -> Value {
     x.map_or(Value::Null, |t| Value::String(t.to_string()))
 }
 
-/// The time series as an array of records.
+/// The time series as an array of records (same columns as the CSV).
 pub fn series(s: &Series, mode: ProbeCount) -> String {
+    let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
     let rows: Vec<Value> = s
         .rows()
         .iter()
         .map(|r| {
             let probes = match mode {
                 ProbeCount::Sampled => json!(r.probes as u64),
-                ProbeCount::Expected => json!((r.probes * 1000.0).round() / 1000.0),
+                ProbeCount::Expected => json!(r3(r.probes)),
             };
             json!({
                 "time": r.time.to_string(),
@@ -27,9 +28,19 @@ pub fn series(s: &Series, mode: ProbeCount) -> String {
                 "cumulative_infected": r.cumulative_infected,
                 "new_infections": r.new_infections,
                 "reinfections": r.reinfections,
+                "instances_added": r.instances_added,
                 "probes": probes,
+                "probes_per_s": r3(r.per_s(r.probes)),
+                "syn_packets_per_s": r3(r.per_s(r.syn_packets)),
+                "scan_bits_per_s": r3(r.per_s(r.syn_packets * s.syn_bytes as f64 * 8.0)),
                 "patched": r.patched,
                 "rebooted": r.rebooted,
+                "expired": r.expired,
+                "crashed": r.crashed,
+                "defaced": r.defaced,
+                "backdoored": r.backdoored,
+                "flooding": r.flooding,
+                "bin_seconds": r.bin_len,
             })
         })
         .collect();
@@ -67,6 +78,12 @@ pub fn summary(s: &Summary) -> String {
         "reboots": s.reboots,
         "reinfections": s.reinfections,
         "probes": (s.probes * 1000.0).round() / 1000.0,
+        "instances_added": s.instances_added,
+        "expired": s.expired,
+        "crashes": s.crashes,
+        "backdoored": s.backdoored,
+        "flood_bytes_delivered": s.flood_bytes,
+        "flood_bytes_at_target": s.flood_bytes_at_target,
         "events": s.events,
     });
     let mut out = serde_json::to_string_pretty(&v).expect("JSON values serialize");

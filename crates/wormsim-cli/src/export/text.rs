@@ -1,6 +1,7 @@
 //! The human-readable summary printed by `wormsim run`.
 
 use std::fmt::Write;
+use wormsim::scenario::Scenario;
 use wormsim::summary::Summary;
 use wormsim::time::SimTime;
 
@@ -15,7 +16,7 @@ fn hm(t: Option<SimTime>) -> String {
     )
 }
 
-pub fn summary(s: &Summary) -> String {
+pub fn summary(s: &Summary, sc: &Scenario) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{} (seed {}, engine {})", s.scenario, s.seed, s.engine);
     let _ = writeln!(
@@ -50,6 +51,36 @@ pub fn summary(s: &Summary) -> String {
         s.reboots, s.reinfections
     );
     let _ = writeln!(o, "  infected at the end {:>10}", s.infected_at_end);
+    if s.instances_added > 0 {
+        let _ = writeln!(
+            o,
+            "  extra worm instances {:>9} (re-infections of infected hosts)",
+            s.instances_added
+        );
+    }
+    if s.expired > 0 {
+        let _ = writeln!(
+            o,
+            "  infections expired {:>11} (lifetime or drop-dead date)",
+            s.expired
+        );
+    }
+    if s.crashes > 0 || s.backdoored > 0 {
+        let _ = writeln!(
+            o,
+            "  crashes {:>22}; backdoored hosts at the end {}",
+            s.crashes, s.backdoored
+        );
+    }
+    if sc.floods() {
+        let _ = writeln!(
+            o,
+            "  flood bytes delivered {:>11.4e} to {} ({:.4e} arrived at the address)",
+            s.flood_bytes,
+            wormsim::population::fmt_addr(sc.flood.target),
+            s.flood_bytes_at_target
+        );
+    }
     let _ = writeln!(o, "  probes sent {:>18.4e}", s.probes);
     let _ = writeln!(o, "  engine events {:>16}", s.events);
     o

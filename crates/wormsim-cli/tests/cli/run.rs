@@ -45,37 +45,38 @@ fn preset_acceptance_figures() {
     // The per-minute series: spreading stops at 00:00 on the 20th.
     let series = read(&out.join("series.csv"));
     let mut lines = series.lines();
-    assert_eq!(
-        lines.next(),
-        Some(
-            "time,susceptible,infected,cumulative_infected,new_infections,reinfections,probes,patched,rebooted"
-        )
-    );
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    assert_eq!(
-        rows.len(),
-        20 * 60 + 1,
-        "one row per minute from 10:00 to 06:00, inclusive"
-    );
+    assert_eq!(lines.next(), Some(wormsim::observe::COLUMNS.join(",").as_str()));
+    let col = |name: &str| wormsim::observe::COLUMNS.iter().position(|c| *c == name).expect("column");
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
+    assert_eq!(rows.len(), 20 * 60 + 1, "one row per minute from 10:00 to 06:00, inclusive");
     for r in &rows {
         if r[0].as_str() > "2001-07-20T00:00:00Z" {
-            assert_eq!(
-                (r[4].as_str(), r[5].as_str()),
-                ("0", "0"),
-                "infection after the stop: {r:?}"
-            );
-            assert_eq!(r[6], "0.000", "probes after the stop: {r:?}");
+            for c in ["new_infections", "reinfections", "instances_added"] {
+                assert_eq!(r[col(c)], "0", "{c} after the stop: {r:?}");
+            }
+            assert_eq!(r[col("probes")], "0.000", "probes after the stop: {r:?}");
         }
     }
-    // Levels are consistent: susceptible + infected + patched = hosts.
+    // Levels are consistent: susceptible + infected + patched + crashed = hosts.
     for r in &rows {
-        let s: u64 = r[1].parse().unwrap();
-        let i: u64 = r[2].parse().unwrap();
-        let p: u64 = r[7].parse().unwrap();
-        assert_eq!(s + i + p, 360_000, "{r:?}");
+        let n: u64 = ["susceptible", "infected", "patched", "crashed"].iter().map(|c| r[col(c)].parse::<u64>().unwrap()).sum();
+        assert_eq!(n, 360_000, "{r:?}");
     }
+    // The upstream filter on the old address starts at 22:00 on the 19th in the
+    // preset: after it nothing reaches 198.137.240.91 (before it, hosts with
+    // wrong clocks may already flood).
+    let flood = read(&out.join("flood.csv"));
+    let mut flood_rows = flood.lines();
+    assert!(flood_rows.next().unwrap().starts_with("time,target_connections_per_s"));
+    let mut after = 0;
+    for l in flood_rows {
+        let f: Vec<&str> = l.split(',').collect();
+        if f[0] > "2001-07-19T22:00:00Z" {
+            after += 1;
+            assert_eq!(&f[1..4], ["0.000", "0.000", "0.000"], "traffic after the filter: {l}");
+        }
+    }
+    assert!(after > 400);
 }
 
 #[test]

@@ -57,14 +57,15 @@ fn view_of(k: usize, n: usize, rate: f64, inv_omega: f64, spreading: bool) -> Vi
         ever_infected: k as u32,
         probe_rate,
         hit_rate: probe_rate * (n - k) as f64 * inv_omega,
+        ..View::default()
     }
 }
 
 impl FastSi {
     pub fn new(s: &Scenario, setup: Setup, streams: &Streams) -> Self {
         let n = setup.population.len();
-        let rate = setup.scan_rate.first().copied().unwrap_or(0.0) as f64;
-        debug_assert!(setup.scan_rate.iter().all(|&r| r as f64 == rate));
+        let rate = if n > 0 { setup.rate(0) } else { 0.0 };
+        debug_assert!((0..n as u32).all(|h| setup.rate(h) == rate));
         let mut rng = streams.stream(stream::INFECTION);
         let e = exp1(&mut rng);
         FastSi {

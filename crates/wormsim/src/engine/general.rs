@@ -2,49 +2,106 @@
 //!
 //! # Method
 //! A next-reaction scheme (Anderson 2007, "modified next reaction method"):
-//! - **Aggregate channels** with their own unit-exponential clocks and random
-//!   streams: infection (`λ = R·S/2^space_bits`, `R` the summed scan rate of
-//!   spreading hosts) and reboot (`ρ(t)·I`). Between events every rate is constant,
-//!   so channel `k` fires after `E_k/a_k`; a channel that does not fire just burns
-//!   `a_k·Δt` of its clock. This stays exact across rate changes and keeps each
-//!   mechanism on its own stream.
-//! - **Scheduled host events** drawn once: each host's patch time
-//!   `T = Λ⁻¹(Λ(t0) + E)` from the patch schedule (inversion; a host's patch time
-//!   does not depend on whether it is infected, since the patch hazard is the same
-//!   for susceptible and infected hosts), kept sorted.
-//! - **Breakpoints** where a rate changes: calendar phase changes and reboot
-//!   schedule steps.
+//! - **Aggregate channels**, each with its own unit-exponential clock and random
+//!   stream: infection (rate from the scan model), re-infection of infected hosts
+//!   (another worm instance), reboot (`ρ(t)·I`) and crash recovery (`κ·C`).
+//!   Between events every rate is constant, so channel `k` fires after `E_k/a_k`;
+//!   a channel that does not fire burns `a_k·Δt` of its clock. This stays exact
+//!   across rate changes and keeps each mechanism on its own stream.
+//! - **Scheduled host events** in a priority queue (next-reaction method):
+//!   phase changes of hosts with wrong clocks, thread wake-ups after dormancy
+//!   (sorted uniform lags generated one at a time), the end of an infection's
+//!   lifetime or defacement, the drop-dead date of a wrong clock, and CRv1's
+//!   deterministic sequence hits. Entries carry the host's infection epoch and
+//!   are skipped when stale.
+//! - **Patch installs** drawn once per host: download `T = Λ⁻¹(Λ(t0) + E)` from
+//!   the download hazard, plus the testing lag, kept sorted.
+//! - **Breakpoints** where a global rate changes: the right-clock calendar phase,
+//!   reboot-rate steps and the drop-dead date.
 //!
-//! Targets are uniform over susceptible hosts (a dense index set, O(1)); infectors
-//! are chosen in proportion to scan rate with a Fenwick tree of integer rate units
-//! (2^-20 probes/s, so sums are exact and independent of update order), or
-//! uniformly when all rates are equal.
+//! Scanning rates are integer units of 2^-20 probes/s in a Fenwick tree over
+//! hosts (exact sums, independent of update order). The scan models:
+//! - uniform: targets uniform over susceptible hosts, infectors ∝ rate;
+//! - local preference (CRII): per-/8 and per-/16 aggregates ([`local`]);
+//! - sequence (CRv1): deterministic runners over a keyed permutation ([`runner`]).
+
+mod local;
+mod runner;
 
 use super::{
-    Counters, DenseSet, Event, HostRecords, HostState, NO_HOST, Observer, Setup, View, exp1,
+    Clear, Counters, DenseSet, Event, HostRecords, HostState, NO_HOST, Observer,
+    RATE_UNITS_PER_PROBE, Setup, SetupError, View, exp1, trait_bit,
 };
 use crate::calendar::Phase;
+use crate::checkpoint::{Checkpoint, HostSnapshot};
 use crate::fenwick::Fenwick;
-use crate::rng::{Rng, Streams, stream};
-use crate::scenario::{ScanRateSpec, Scenario};
-use crate::schedule::RateSchedule;
-use crate::time::SimTime;
+use crate::rng::{Rng, Streams, below_u64, stream};
+use crate::scenario::{Congestion, PatchLag, Reinfection, ScanStrategy, Scenario, Wake};
+use crate::time::{DAY, SimTime};
 use rand::RngExt;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
-/// Scan rates are held in units of 2^-20 probes/s in the Fenwick tree.
-pub const RATE_UNITS_PER_PROBE: f64 = (1u64 << 20) as f64;
+/// Host flag bits (engine state, beside the trait bits of the setup).
+mod flag {
+    pub const EVER: u8 = 1;
+    pub const BACKDOOR: u8 = 2;
+    pub const DEFACED: u8 = 4;
+    /// The worm on this host will never wake again (wake = "never").
+    pub const ASLEEP: u8 = 8;
+    pub const FLOODING: u8 = 16;
+    /// The host's clock is past the drop-dead date: the worm does nothing.
+    pub const DEAD: u8 = 32;
+}
 
-enum Picker {
-    /// All hosts scan at this rate [probes/s].
-    Uniform(f64),
-    /// Weight of each host = its rate in units while infected, else 0.
-    Weighted { tree: Fenwick<u64>, units: Vec<u64> },
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    /// A wrong-clock host's phase changes.
+    HostPhase,
+    /// One more thread of the host wakes. `start`: when the wake session began
+    /// [s]; `lag`: this thread's lag [s]; `left`: threads still asleep after it.
+    Wake { start: f64, lag: f64, left: u32 },
+    /// The infection's lifetime ends (CRII).
+    Lifetime,
+    /// The defaced page is restored.
+    DefaceEnd,
+    /// A wrong-clock host reaches the drop-dead date.
+    DropDead,
+    /// A CRv1 runner (id, version) reaches its next target.
+    Runner(u32, u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Sched {
+    t: f64,
+    seq: u64,
+    host: u32,
+    epoch: u32,
+    kind: Kind,
+}
+
+impl PartialEq for Sched {
+    fn eq(&self, o: &Self) -> bool {
+        self.t.to_bits() == o.t.to_bits() && self.seq == o.seq
+    }
+}
+impl Eq for Sched {}
+impl PartialOrd for Sched {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Sched {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.t.total_cmp(&o.t).then(self.seq.cmp(&o.seq))
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Break {
     Phase(Phase),
     RebootRate(f64),
+    DropDead,
 }
 
 struct Channel {
@@ -53,8 +110,7 @@ struct Channel {
 }
 
 impl Channel {
-    fn new(rng: Rng) -> Self {
-        let mut rng = rng;
+    fn new(mut rng: Rng) -> Self {
         Channel {
             e: exp1(&mut rng),
             rng,
@@ -68,98 +124,244 @@ impl Channel {
     fn due(&self, a: f64) -> f64 {
         if a > 0.0 { self.e / a } else { f64::INFINITY }
     }
+    fn fired(&mut self) {
+        self.e = exp1(&mut self.rng);
+    }
+}
+
+enum Model {
+    Uniform { susceptible: DenseSet },
+    Local(Box<local::Local>),
+    Sequence(Box<runner::Runners>),
+}
+
+/// Configuration copied out of the scenario.
+struct Cfg {
+    bits: u8,
+    /// Ceiling on a host's weight [rate units].
+    max_rate_units: u64,
+    omega: f64,
+    calendar: bool,
+    wake: Wake,
+    max_instances: u8,
+    lifetime: Option<f64>,
+    drop_dead: Option<SimTime>,
+    nt4_crash: bool,
+    crash_recovery: f64,
+    backdoor: bool,
+    deface: Option<f64>,
+    flood: bool,
+    congestion: Congestion,
 }
 
 pub struct General {
     setup: Setup,
-    inv_omega: f64,
+    cfg: Cfg,
+    n: usize,
     state: Vec<HostState>,
-    /// Whether each host has been infected before (a small array that stays in
-    /// cache, so the first-infection test does not touch `first_at`).
-    ever_infected: Vec<bool>,
+    flags: Vec<u8>,
     first_at: Vec<f64>,
     first_by: Vec<u32>,
-    /// Hosts in the order of their first infection.
     order: Vec<u32>,
-    susceptible: DenseSet,
+    infected_at: Vec<f64>,
+    instances: Vec<u8>,
+    awake: Vec<u32>,
+    epoch: Vec<u32>,
+    weights: Fenwick<u64>,
     infected: DenseSet,
-    picker: Picker,
-    patch_queue: Vec<(f64, u32)>,
+    /// Infected hosts that another probe would give one more instance.
+    reinfectable: DenseSet,
+    /// Sum of the weights of reinfectable hosts (to leave self-probes out).
+    reinfectable_weight: u64,
+    crashed: DenseSet,
+    model: Model,
+    /// Patch installs: (install time, host, download time), sorted.
+    patch_queue: Vec<(f64, u32, f64)>,
     next_patch: usize,
-    reboot_rate: f64,
+    heap: BinaryHeap<Reverse<Sched>>,
+    seq: u64,
     breaks: Vec<(SimTime, Break)>,
     next_break: usize,
-    spreading: bool,
+    group_phase: Phase,
+    group_dead: bool,
+    reboot_rate: f64,
     inf: Channel,
+    re: Channel,
     reb: Channel,
+    rec: Channel,
+    wake_rng: Rng,
     t: SimTime,
     started: bool,
+    n_patched: u32,
     ever: u32,
-    patched: u32,
+    backdoored: u32,
+    defaced: u32,
+    flooding: u32,
     counters: Counters,
 }
 
-/// Quantize a rate to whole units of 2^-20 probes/s.
-pub fn rate_units(r: f32) -> u64 {
-    (r as f64 * RATE_UNITS_PER_PROBE).round() as u64
+/// The phase of a host whose clock reads `local` (UTC + offset).
+fn phase_at(calendar: bool, local: f64) -> Phase {
+    if calendar {
+        Phase::at(SimTime(local))
+    } else {
+        Phase::Spread
+    }
+}
+
+/// The next local midnight after `local` at which the phase changes [local s].
+fn next_phase_change(local: f64) -> f64 {
+    let now = Phase::at(SimTime(local));
+    let mut day = (local / DAY).floor() + 1.0;
+    loop {
+        let t = day * DAY;
+        if Phase::at(SimTime(t)) != now {
+            return t;
+        }
+        day += 1.0;
+    }
+}
+
+/// Local midnight starting the current month [local s].
+fn month_start(local: f64) -> f64 {
+    let c = SimTime(local).civil();
+    SimTime::from_ymd(c.year, c.month, 1).secs()
 }
 
 impl General {
     pub fn new(s: &Scenario, setup: Setup, streams: &Streams) -> Self {
         let n = setup.population.len();
-        let picker = match s.worm.scan_rate {
-            ScanRateSpec::Fixed(_) => {
-                Picker::Uniform(setup.scan_rate.first().copied().unwrap_or(0.0) as f64)
-            }
-            ScanRateSpec::LogNormal { .. } => Picker::Weighted {
-                tree: Fenwick::new(n),
-                units: setup.scan_rate.iter().map(|&r| rate_units(r)).collect(),
+        let cfg = Cfg {
+            bits: s.space_bits,
+            max_rate_units: s.worm.max_rate.map_or(u64::MAX, super::rate_units),
+            omega: setup.population.space_size(),
+            calendar: s.calendar.enabled,
+            wake: s.calendar.wake,
+            max_instances: match s.worm.reinfection {
+                Reinfection::AddInstance { max_instances } => max_instances,
+                Reinfection::Ignore => 1,
             },
+            lifetime: s.worm.lifetime,
+            drop_dead: s.worm.drop_dead,
+            nt4_crash: s.worm.nt4_crash,
+            crash_recovery: s.worm.crash_recovery,
+            backdoor: s.worm.backdoor,
+            deface: s.worm.deface,
+            flood: s.floods(),
+            congestion: s.network.congestion,
         };
+        let model = match s.worm.scan {
+            ScanStrategy::Uniform => Model::Uniform {
+                susceptible: DenseSet::new(n),
+            },
+            ScanStrategy::LocalPreference(lp) => {
+                Model::Local(Box::new(local::Local::new(&setup.population, lp)))
+            }
+            ScanStrategy::Sequence(sq) => {
+                Model::Sequence(Box::new(runner::Runners::new(&setup.population, sq)))
+            }
+        };
+        // Patch installs: download time from the hazard, plus the testing lag.
         let mut patch_queue = Vec::new();
+        let pending: Vec<(u32, f64)> = setup
+            .checkpoint
+            .as_ref()
+            .map(|ck| ck.pending_patches(&setup.population))
+            .unwrap_or_default();
         if !s.defense.patch.is_zero() {
             let mut rng = streams.stream(stream::PATCH);
+            let mut lag_rng = streams.stream(stream::PATCH_LAG);
             for h in 0..n as u32 {
-                let t = s.defense.patch.inverse_cumulative(s.start, exp1(&mut rng));
+                let download = s.defense.patch.inverse_cumulative(s.start, exp1(&mut rng));
+                let lag = match s.defense.patch_lag {
+                    PatchLag::None => 0.0,
+                    PatchLag::Fixed { days } => days * DAY,
+                    PatchLag::Exponential { mean_days } => exp1(&mut lag_rng) * mean_days * DAY,
+                    PatchLag::LogNormal { median_days, sigma } => {
+                        let z: f64 = lag_rng.sample(rand_distr::StandardNormal);
+                        median_days * DAY * (sigma * z).exp()
+                    }
+                };
+                let t = download.plus(lag);
                 if t <= s.end {
-                    patch_queue.push((t.secs(), h));
+                    patch_queue.push((t.secs(), h, download.secs()));
                 }
             }
-            patch_queue.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
+        if !pending.is_empty() {
+            // A host already downloading keeps its install time.
+            let mut has = vec![false; n];
+            for &(h, _) in &pending {
+                has[h as usize] = true;
+            }
+            patch_queue.retain(|&(_, h, _)| !has[h as usize]);
+            let start = s.start.secs();
+            patch_queue.extend(
+                pending
+                    .iter()
+                    .filter(|p| p.1 <= s.end.secs())
+                    .map(|&(h, t)| (t, h, start)),
+            );
+        }
+        patch_queue.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut breaks: Vec<(SimTime, Break)> = super::phase_breakpoints(s)
             .into_iter()
             .map(|(t, p)| (t, Break::Phase(p)))
             .collect();
-        breaks.extend(reboot_breaks(&s.defense.reboot, s));
-        breaks.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
-        let mut susceptible = DenseSet::new(n);
-        for h in 0..n as u32 {
-            susceptible.insert(h);
+        breaks.extend(
+            s.defense
+                .reboot
+                .breakpoints()
+                .filter(|&t| t > s.start && t <= s.end)
+                .map(|t| (t, Break::RebootRate(s.defense.reboot.rate_at(t)))),
+        );
+        if let Some(dd) = s.worm.drop_dead {
+            if dd > s.start && dd <= s.end {
+                breaks.push((dd, Break::DropDead));
+            }
         }
+        breaks.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
+        let group_dead = s.worm.drop_dead.is_some_and(|d| s.start >= d);
         General {
-            inv_omega: 1.0 / setup.population.space_size(),
+            n,
             state: vec![HostState::Susceptible; n],
-            ever_infected: vec![false; n],
+            flags: vec![0; n],
             first_at: vec![f64::NAN; n],
             first_by: vec![NO_HOST; n],
             order: Vec::new(),
-            susceptible,
+            infected_at: vec![f64::NAN; n],
+            instances: vec![0; n],
+            awake: vec![0; n],
+            epoch: vec![0; n],
+            weights: Fenwick::new(n),
             infected: DenseSet::new(n),
-            picker,
+            reinfectable: DenseSet::new(n),
+            reinfectable_weight: 0,
+            crashed: DenseSet::new(n),
+            model,
             patch_queue,
             next_patch: 0,
-            reboot_rate: s.defense.reboot.rate_at(s.start),
+            heap: BinaryHeap::new(),
+            seq: 0,
             breaks,
             next_break: 0,
-            spreading: super::spreading_at(s, s.start),
+            group_phase: phase_at(s.calendar.enabled, s.start.secs()),
+            group_dead,
+            reboot_rate: s.defense.reboot.rate_at(s.start),
             inf: Channel::new(streams.stream(stream::INFECTION)),
+            re: Channel::new(streams.stream(stream::REINFECTION)),
             reb: Channel::new(streams.stream(stream::REBOOT)),
+            rec: Channel::new(streams.stream(stream::CRASH)),
+            wake_rng: streams.stream(stream::WAKE),
             t: s.start,
             started: false,
+            n_patched: 0,
             ever: 0,
-            patched: 0,
+            backdoored: 0,
+            defaced: 0,
+            flooding: 0,
             counters: Counters::default(),
+            cfg,
             setup,
         }
     }
@@ -172,88 +374,692 @@ impl General {
         self.t
     }
 
-    /// Summed scan rate of spreading hosts [probes/s].
+    // ----- host clock -------------------------------------------------------
+
+    fn wrong_clock(&self, h: u32) -> bool {
+        self.setup.flags[h as usize] & trait_bit::WRONG_CLOCK != 0
+    }
+
+    fn local(&self, h: u32, t: f64) -> f64 {
+        t + self.setup.clock_offset(h)
+    }
+
+    /// The phase host `h` is in at time `t`.
+    fn phase_of(&self, h: u32, t: f64) -> Phase {
+        if self.wrong_clock(h) {
+            phase_at(self.cfg.calendar, self.local(h, t))
+        } else {
+            self.group_phase
+        }
+    }
+
+    fn dead_at(&self, h: u32, t: f64) -> bool {
+        match self.cfg.drop_dead {
+            Some(d) if self.wrong_clock(h) => self.local(h, t) >= d.secs(),
+            Some(_) => self.group_dead,
+            None => false,
+        }
+    }
+
+    // ----- scheduling -------------------------------------------------------
+
+    fn schedule(&mut self, t: f64, host: u32, kind: Kind) {
+        self.seq += 1;
+        let epoch = self.epoch[host as usize];
+        self.heap.push(Reverse(Sched {
+            t,
+            seq: self.seq,
+            host,
+            epoch,
+            kind,
+        }));
+    }
+
+    /// Schedule the next phase change and drop-dead date of a wrong-clock host.
+    fn schedule_clock(&mut self, h: u32, t: f64) {
+        if !self.wrong_clock(h) {
+            return;
+        }
+        let off = self.setup.clock_offset(h);
+        if self.cfg.calendar {
+            let next = next_phase_change(t + off) - off;
+            self.schedule(next, h, Kind::HostPhase);
+        }
+        if let Some(d) = self.cfg.drop_dead {
+            let when = d.secs() - off;
+            if when > t {
+                self.schedule(when, h, Kind::DropDead);
+            }
+        }
+    }
+
+    // ----- rates ------------------------------------------------------------
+
+    /// The scanning weight host `h` should have now [rate units].
     #[inline]
-    fn probe_rate(&self) -> f64 {
-        if !self.spreading {
-            return 0.0;
+    fn target_weight(&self, h: u32) -> u64 {
+        let i = h as usize;
+        if self.state[i] != HostState::Infected
+            || self.flags[i] & (flag::ASLEEP | flag::DEAD) != 0
+            || self.phase_of(h, self.t.secs()) != Phase::Spread
+        {
+            return 0;
         }
-        match &self.picker {
-            Picker::Uniform(r) => r * self.infected.len() as f64,
-            Picker::Weighted { tree, .. } => tree.total() as f64 / RATE_UNITS_PER_PROBE,
+        let w = self.setup.thread_units[i] * self.awake[i] as u64;
+        w.min(self.cfg.max_rate_units)
+    }
+
+    /// Bring `h`'s scanning weight up to date, telling the scan model and observers.
+    fn refresh_weight<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        let new = self.target_weight(h);
+        let old = self.weights.get(h as usize);
+        if new == old {
+            return;
         }
+        self.weights.set(h as usize, new);
+        if self.reinfectable.contains(h) {
+            self.reinfectable_weight = self.reinfectable_weight - old + new;
+        }
+        match &mut self.model {
+            Model::Local(l) => l.weight_changed(h, old, new),
+            Model::Sequence(r) => {
+                let t = self.t.secs();
+                // Runner speeds are per-thread rates, scaled down together when
+                // the host is at its ceiling.
+                let raw =
+                    self.setup.thread_units[h as usize] as f64 * self.awake[h as usize] as f64;
+                let scale = if raw > 0.0 { new as f64 / raw } else { 0.0 };
+                let per_thread = self.setup.thread_units[h as usize] as f64 * scale;
+                for (when, id, version) in r.host_speed_changed(h, t, per_thread) {
+                    self.seq += 1;
+                    let epoch = self.epoch[h as usize];
+                    let kind = Kind::Runner(id, version);
+                    self.heap.push(Reverse(Sched {
+                        t: when,
+                        seq: self.seq,
+                        host: h,
+                        epoch,
+                        kind,
+                    }));
+                }
+            }
+            Model::Uniform { .. } => {}
+        }
+        if O::RATE_EVENTS {
+            let rate = new as f64 / RATE_UNITS_PER_PROBE;
+            self.emit(
+                obs,
+                Event::Rate {
+                    t: self.t,
+                    host: h,
+                    rate,
+                },
+            );
+        }
+    }
+
+    /// The congestion factor on scanning now.
+    fn congestion(&self) -> f64 {
+        match self.cfg.congestion {
+            Congestion::None => 1.0,
+            Congestion::Zou { eta } => (1.0 - self.infected.len() as f64 / self.n.max(1) as f64)
+                .max(0.0)
+                .powf(eta),
+            Congestion::Capacity { probes_per_s } => {
+                1.0 / (1.0 + self.weights.total() as f64 / RATE_UNITS_PER_PROBE / probes_per_s)
+            }
+        }
+    }
+
+    fn susceptible_count(&self) -> usize {
+        match &self.model {
+            Model::Uniform { susceptible } => susceptible.len(),
+            Model::Local(l) => l.susceptible_count() as usize,
+            Model::Sequence(r) => r.susceptible_count(),
+        }
+    }
+
+    /// Propensities of the infection and re-infection channels [1/s].
+    fn probe_channels(&self, f: f64) -> (f64, f64) {
+        let w = self.weights.total() as f64;
+        let a_inf = match &self.model {
+            Model::Uniform { susceptible } => f * w * susceptible.len() as f64 / self.cfg.omega,
+            Model::Local(l) => f * l.infection_rate_units(w),
+            Model::Sequence(_) => 0.0,
+        } / RATE_UNITS_PER_PROBE;
+        let a_re = match &self.model {
+            Model::Uniform { .. } if self.reinfectable.len() > 0 => {
+                let pairs = w * self.reinfectable.len() as f64 - self.reinfectable_weight as f64;
+                f * pairs.max(0.0) / self.cfg.omega / RATE_UNITS_PER_PROBE
+            }
+            _ => 0.0,
+        };
+        (a_inf, a_re)
     }
 
     pub fn view(&self) -> View {
-        let probe_rate = self.probe_rate();
+        let f = self.congestion();
+        let (a_inf, a_re) = self.probe_channels(f);
         View {
-            susceptible: self.susceptible.len() as u32,
+            susceptible: self.susceptible_count() as u32,
             infected: self.infected.len() as u32,
-            patched: self.patched,
+            patched: self.n_patched,
+            crashed: self.crashed.len() as u32,
             ever_infected: self.ever,
-            probe_rate,
-            hit_rate: probe_rate * self.susceptible.len() as f64 * self.inv_omega,
+            backdoored: self.backdoored,
+            defaced: self.defaced,
+            flooding: self.flooding,
+            probe_rate: f * self.weights.total() as f64 / RATE_UNITS_PER_PROBE,
+            hit_rate: a_inf + a_re,
         }
     }
 
-    /// Infect susceptible host `h`, which sits at position `at` of the
-    /// susceptible set.
-    fn infect(&mut self, at: usize, h: u32, by: u32) -> bool {
-        self.susceptible.remove_at(at, h);
-        self.infected.insert(h);
-        if let Picker::Weighted { tree, units } = &mut self.picker {
-            tree.set(h as usize, units[h as usize]);
+    /// Push an event, with the view after it if the observer reads it.
+    #[inline]
+    fn emit<O: Observer>(&self, obs: &mut O, e: Event) {
+        if O::EVENT_VIEW {
+            obs.event(&e, &self.view());
+        } else {
+            obs.event(&e, &View::default());
         }
-        self.state[h as usize] = HostState::Infected;
-        let first = !self.ever_infected[h as usize];
+    }
+
+    // ----- susceptibility bookkeeping ------------------------------------
+
+    fn add_susceptible(&mut self, h: u32) {
+        let became_target = match &mut self.model {
+            Model::Uniform { susceptible } => {
+                susceptible.insert(h);
+                false
+            }
+            Model::Local(l) => {
+                l.add_susceptible(h);
+                false
+            }
+            Model::Sequence(r) => r.set_susceptible(h, true),
+        };
+        if became_target && self.started_runs() {
+            self.retarget();
+        }
+    }
+
+    /// Whether runners may exist yet (none before the first infection).
+    fn started_runs(&self) -> bool {
+        !self.infected.is_empty()
+    }
+
+    fn remove_susceptible(&mut self, h: u32) {
+        match &mut self.model {
+            Model::Uniform { susceptible } => susceptible.remove(h),
+            Model::Local(l) => l.remove_susceptible(h),
+            Model::Sequence(r) => {
+                r.set_susceptible(h, false);
+            }
+        }
+    }
+
+    fn set_reinfectable(&mut self, h: u32, on: bool) {
+        let is = self.reinfectable.contains(h);
+        if on == is {
+            return;
+        }
+        let w = self.weights.get(h as usize);
+        if on {
+            self.reinfectable.insert(h);
+            self.reinfectable_weight += w;
+        } else {
+            self.reinfectable.remove(h);
+            self.reinfectable_weight -= w;
+        }
+        let became_target = match &mut self.model {
+            Model::Sequence(r) => r.set_reinfectable(h, on),
+            _ => false,
+        };
+        if became_target {
+            self.retarget();
+        }
+    }
+
+    /// A position became a target again: runners recompute where they go next.
+    fn retarget(&mut self) {
+        if let Model::Sequence(r) = &mut self.model {
+            let t = self.t.secs();
+            for (time, id, version, host) in r.retarget_all(t) {
+                self.seq += 1;
+                let epoch = self.epoch[host as usize];
+                let kind = Kind::Runner(id, version);
+                self.heap.push(Reverse(Sched {
+                    t: time,
+                    seq: self.seq,
+                    host,
+                    epoch,
+                    kind,
+                }));
+            }
+        }
+    }
+
+    // ----- transitions ------------------------------------------------------
+
+    fn set_flooding<O: Observer>(&mut self, h: u32, on: bool, obs: &mut O) {
+        let i = h as usize;
+        let is = self.flags[i] & flag::FLOODING != 0;
+        if on == is {
+            if on {
+                // Instance count changed while flooding.
+                self.emit(
+                    obs,
+                    Event::Flood {
+                        t: self.t,
+                        host: h,
+                        instances: self.instances[i],
+                    },
+                );
+            }
+            return;
+        }
+        if on {
+            self.flags[i] |= flag::FLOODING;
+            self.flooding += 1;
+        } else {
+            self.flags[i] &= !flag::FLOODING;
+            self.flooding -= 1;
+        }
+        let instances = if on { self.instances[i] } else { 0 };
+        self.emit(
+            obs,
+            Event::Flood {
+                t: self.t,
+                host: h,
+                instances,
+            },
+        );
+    }
+
+    fn should_flood(&self, h: u32) -> bool {
+        let i = h as usize;
+        self.cfg.flood
+            && self.state[i] == HostState::Infected
+            && self.flags[i] & (flag::ASLEEP | flag::DEAD) == 0
+            && self.phase_of(h, self.t.secs()) == Phase::Flood
+    }
+
+    /// Start a wake session for `h`: all its threads asleep, waking one by one.
+    fn begin_wake(&mut self, h: u32) {
+        let i = h as usize;
+        match self.cfg.wake {
+            Wake::Never => {
+                self.flags[i] |= flag::ASLEEP;
+                self.awake[i] = 0;
+            }
+            Wake::Lagged { max_lag } => {
+                let total = self.setup.threads[i] as u32 * self.instances[i] as u32;
+                self.awake[i] = 0;
+                let start = self.t.secs();
+                self.schedule_wake(h, start, 0.0, total, max_lag);
+            }
+        }
+    }
+
+    /// Schedule the next of `left` sleeping threads to wake, given the previous
+    /// lag `prev` [s]: the minimum of `left` uniforms on `[prev, max_lag]`.
+    fn schedule_wake(&mut self, h: u32, start: f64, prev: f64, left: u32, max_lag: f64) {
+        if left == 0 {
+            return;
+        }
+        let v: f64 = self.wake_rng.random::<f64>();
+        let lag = prev + (max_lag - prev) * (1.0 - (1.0 - v).powf(1.0 / left as f64));
+        self.schedule(
+            start + lag,
+            h,
+            Kind::Wake {
+                start,
+                lag,
+                left: left - 1,
+            },
+        );
+    }
+
+    /// Host `h` enters `phase` (its own clock, or the group's).
+    fn enter_phase<O: Observer>(&mut self, h: u32, phase: Phase, obs: &mut O) {
+        if self.state[h as usize] != HostState::Infected {
+            return;
+        }
+        match phase {
+            Phase::Spread => {
+                if self.flags[h as usize] & flag::ASLEEP == 0 {
+                    self.begin_wake(h);
+                }
+            }
+            Phase::Flood | Phase::Dormant => {}
+        }
+        self.refresh_weight(h, obs);
+        let fl = self.should_flood(h);
+        self.set_flooding(h, fl, obs);
+    }
+
+    /// Infect susceptible host `h` (or start its worm, for a seed).
+    fn infect<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
+        let i = h as usize;
+        let t = self.t.secs();
+        self.state[i] = HostState::Infected;
+        self.epoch[i] = self.epoch[i].wrapping_add(1);
+        self.infected.insert(h);
+        // Mark it reinfectable before it stops being susceptible, so it stays a
+        // target for CRv1's runners throughout (no needless re-aiming).
+        if self.cfg.max_instances > 1 {
+            self.set_reinfectable(h, true);
+        }
+        self.remove_susceptible(h);
+        self.infected_at[i] = t;
+        self.instances[i] = 1;
+        let first = self.flags[i] & flag::EVER == 0;
         if first {
-            self.ever_infected[h as usize] = true;
-            self.first_at[h as usize] = self.t.secs();
-            self.first_by[h as usize] = by;
+            self.flags[i] |= flag::EVER;
+            self.first_at[i] = t;
+            self.first_by[i] = by;
             self.order.push(h);
             self.ever += 1;
+        } else {
+            self.counters.reinfections += 1;
         }
-        first
+        if self.cfg.backdoor && self.flags[i] & flag::BACKDOOR == 0 {
+            self.flags[i] |= flag::BACKDOOR;
+            self.backdoored += 1;
+        }
+        let infector = if by == NO_HOST { None } else { Some(by) };
+        self.emit(
+            obs,
+            Event::Infection {
+                t: self.t,
+                host: h,
+                infector,
+                first,
+            },
+        );
+        if self.dead_at(h, t) {
+            // Past the drop-dead date the worm exits at once.
+            self.flags[i] |= flag::DEAD;
+            self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
+            return;
+        }
+        self.flags[i] &= !(flag::ASLEEP | flag::DEAD);
+        let phase = self.phase_of(h, t);
+        self.awake[i] = if phase == Phase::Dormant {
+            0
+        } else {
+            self.setup.threads[i] as u32
+        };
+        if let Model::Sequence(r) = &mut self.model {
+            r.add_instance(h, self.setup.threads[i] as u32, self.awake[i], t);
+        }
+        self.refresh_weight(h, obs);
+        let fl = self.should_flood(h);
+        self.set_flooding(h, fl, obs);
+        self.schedule_clock(h, t);
+        if let Some(life) = self.cfg.lifetime {
+            self.schedule(t + life, h, Kind::Lifetime);
+        }
+        if let Some(d) = self.cfg.deface {
+            if self.setup.flags[i] & trait_bit::ENGLISH != 0 && self.flags[i] & flag::DEFACED == 0 {
+                self.flags[i] |= flag::DEFACED;
+                self.defaced += 1;
+                self.emit(
+                    obs,
+                    Event::Deface {
+                        t: self.t,
+                        host: h,
+                        on: true,
+                    },
+                );
+                self.schedule(t + d, h, Kind::DefaceEnd);
+            }
+        }
     }
 
-    fn uninfect(&mut self, h: u32) {
-        self.infected.remove(h);
-        if let Picker::Weighted { tree, .. } = &mut self.picker {
-            tree.set(h as usize, 0);
+    /// Another probe reached infected host `h`: one more worm instance.
+    fn add_instance<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        let i = h as usize;
+        self.instances[i] += 1;
+        self.counters.instances_added += 1;
+        let t = self.t.secs();
+        let phase = self.phase_of(h, t);
+        let threads = self.setup.threads[i] as u32;
+        // The new instance's threads start at once (they were never asleep),
+        // unless the host's calendar says sleep.
+        let new_awake = if phase == Phase::Dormant { 0 } else { threads };
+        if new_awake > 0 {
+            self.flags[i] &= !flag::ASLEEP;
+        }
+        self.awake[i] += new_awake;
+        if let Model::Sequence(r) = &mut self.model {
+            r.add_instance(h, threads, new_awake, t);
+        }
+        if self.instances[i] >= self.cfg.max_instances {
+            self.set_reinfectable(h, false);
+        }
+        self.emit(
+            obs,
+            Event::Instance {
+                t: self.t,
+                host: h,
+                instances: self.instances[i],
+            },
+        );
+        self.refresh_weight(h, obs);
+        if self.flags[i] & flag::FLOODING != 0 {
+            self.set_flooding(h, true, obs);
         }
     }
+
+    /// End `h`'s infection: it becomes `to` (susceptible or patched).
+    fn clear<O: Observer>(&mut self, h: u32, why: Clear, to: HostState, obs: &mut O) {
+        let i = h as usize;
+        debug_assert_eq!(self.state[i], HostState::Infected);
+        self.set_flooding(h, false, obs);
+        if self.flags[i] & flag::DEFACED != 0 {
+            self.flags[i] &= !flag::DEFACED;
+            self.defaced -= 1;
+            self.emit(
+                obs,
+                Event::Deface {
+                    t: self.t,
+                    host: h,
+                    on: false,
+                },
+            );
+        }
+        self.set_reinfectable(h, false);
+        self.state[i] = to;
+        self.instances[i] = 0;
+        self.awake[i] = 0;
+        self.epoch[i] = self.epoch[i].wrapping_add(1);
+        self.infected.remove(h);
+        if let Model::Sequence(r) = &mut self.model {
+            r.remove_host(h);
+        }
+        self.refresh_weight(h, obs);
+        if to == HostState::Susceptible {
+            self.add_susceptible(h);
+            self.emit(
+                obs,
+                Event::Cleared {
+                    t: self.t,
+                    host: h,
+                    why,
+                },
+            );
+        }
+    }
+
+    /// A probe from `by` reached susceptible `h`.
+    fn hit_susceptible<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
+        if self.cfg.nt4_crash && self.setup.flags[h as usize] & trait_bit::NT4 != 0 {
+            self.remove_susceptible(h);
+            self.state[h as usize] = HostState::Crashed;
+            self.crashed.insert(h);
+            self.counters.crashes += 1;
+            self.emit(
+                obs,
+                Event::Crash {
+                    t: self.t,
+                    host: h,
+                    infector: by,
+                },
+            );
+        } else {
+            self.counters.infections += 1;
+            self.infect(h, by, obs);
+        }
+    }
+
+    fn patch<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        let i = h as usize;
+        let was_infected = match self.state[i] {
+            HostState::Susceptible => {
+                self.remove_susceptible(h);
+                self.state[i] = HostState::Patched;
+                false
+            }
+            HostState::Infected => {
+                self.counters.patched_while_infected += 1;
+                self.clear(h, Clear::Reboot, HostState::Patched, obs);
+                true
+            }
+            HostState::Crashed => {
+                self.crashed.remove(h);
+                self.state[i] = HostState::Patched;
+                false
+            }
+            HostState::Patched => return,
+        };
+        self.n_patched += 1;
+        self.counters.patches += 1;
+        self.emit(
+            obs,
+            Event::Patch {
+                t: self.t,
+                host: h,
+                was_infected,
+            },
+        );
+    }
+
+    // ----- start ------------------------------------------------------------
 
     pub fn start<O: Observer>(&mut self, obs: &mut O) {
         if self.started {
             return;
         }
         self.started = true;
-        for i in 0..self.setup.seeds.len() {
-            let h = self.setup.seeds[i];
+        for h in 0..self.n as u32 {
+            self.add_susceptible(h);
+        }
+        if let Some(ck) = self.setup.checkpoint.clone() {
+            self.restore(&ck, obs);
+            return;
+        }
+        for k in 0..self.setup.patched.len() {
+            let h = self.setup.patched[k];
+            self.patch(h, obs);
+        }
+        for k in 0..self.setup.seeds.len() {
+            let h = self.setup.seeds[k];
             if self.state[h as usize] == HostState::Susceptible {
-                let at = self.susceptible.position(h);
-                self.infect(at, h, NO_HOST);
-                obs.event(
-                    &Event::Infection {
-                        t: self.t,
-                        host: h,
-                        infector: None,
-                        first: true,
-                    },
-                    &self.view(),
-                );
+                self.infect(h, NO_HOST, obs);
             }
         }
     }
 
-    fn choose_infector(&mut self) -> u32 {
-        match &self.picker {
-            Picker::Uniform(_) => self.infected.choose(&mut self.inf.rng),
-            Picker::Weighted { tree, .. } => {
-                let u = self.inf.rng.random_range(0..tree.total());
-                tree.find(u) as u32
+    fn restore<O: Observer>(&mut self, ck: &Checkpoint, obs: &mut O) {
+        let t = self.t.secs();
+        for (i, hs) in ck.hosts.iter().enumerate() {
+            if hs.backdoor {
+                self.flags[i] |= flag::BACKDOOR;
+                self.backdoored += 1;
+            }
+            if !hs.first_infected_at.is_nan() {
+                self.flags[i] |= flag::EVER;
+                self.first_at[i] = hs.first_infected_at;
+                self.first_by[i] = hs.first_infector;
+                self.ever += 1;
+            }
+            if hs.asleep {
+                self.flags[i] |= flag::ASLEEP;
+            }
+            if hs.dead {
+                self.flags[i] |= flag::DEAD;
             }
         }
+        self.order = ck.infection_order(&self.first_at);
+        for (i, hs) in ck.hosts.iter().enumerate() {
+            let h = i as u32;
+            match hs.state {
+                HostState::Susceptible => {}
+                HostState::Patched => {
+                    self.remove_susceptible(h);
+                    self.state[i] = HostState::Patched;
+                    self.n_patched += 1;
+                }
+                HostState::Crashed => {
+                    self.remove_susceptible(h);
+                    self.state[i] = HostState::Crashed;
+                    self.crashed.insert(h);
+                }
+                HostState::Infected => {
+                    self.remove_susceptible(h);
+                    self.state[i] = HostState::Infected;
+                    self.epoch[i] = self.epoch[i].wrapping_add(1);
+                    self.infected.insert(h);
+                    self.infected_at[i] = hs.infected_at;
+                    self.instances[i] = hs.instances.max(1);
+                    let total = self.setup.threads[i] as u32 * self.instances[i] as u32;
+                    self.awake[i] = hs.awake.min(total);
+                    if let Model::Sequence(r) = &mut self.model {
+                        r.add_instance(h, self.setup.threads[i] as u32, self.awake[i], t);
+                    }
+                    if self.instances[i] < self.cfg.max_instances {
+                        self.set_reinfectable(h, true);
+                    }
+                    self.refresh_weight(h, obs);
+                    let fl = self.should_flood(h);
+                    self.set_flooding(h, fl, obs);
+                    self.schedule_clock(h, t);
+                    if let Some(life) = self.cfg.lifetime {
+                        self.schedule((hs.infected_at + life).max(t), h, Kind::Lifetime);
+                    }
+                    if hs.defaced {
+                        self.flags[i] |= flag::DEFACED;
+                        self.defaced += 1;
+                        if let Some(d) = self.cfg.deface {
+                            self.schedule((hs.infected_at + d).max(t), h, Kind::DefaceEnd);
+                        }
+                    }
+                    // A wake session in progress: the threads still asleep wake at
+                    // lags uniform on what is left of the window (conditioning on
+                    // those already awake keeps the lags uniform).
+                    if let Wake::Lagged { max_lag } = self.cfg.wake {
+                        let local = self.local(h, t);
+                        let since = local - month_start(local);
+                        if self.phase_of(h, t) == Phase::Spread
+                            && self.flags[i] & flag::ASLEEP == 0
+                            && self.awake[i] < total
+                            && since < max_lag
+                        {
+                            let start = t - since;
+                            self.schedule_wake(h, start, since, total - self.awake[i], max_lag);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- the event loop ---------------------------------------------------
+
+    fn choose_infector(&mut self) -> u32 {
+        let u = below_u64(&mut self.inf.rng, self.weights.total());
+        self.weights.find(u) as u32
     }
 
     pub fn step<O: Observer>(&mut self, stop: SimTime, obs: &mut O) -> bool {
@@ -262,58 +1068,73 @@ impl General {
             _ => None,
         };
         let tp = match self.patch_queue.get(self.next_patch) {
-            Some(&(tp, _)) if SimTime(tp) <= stop => Some(SimTime(tp)),
+            Some(&(tp, _, _)) if SimTime(tp) <= stop => Some(SimTime(tp)),
             _ => None,
         };
-        let t_sched = match (tb, tp) {
-            (Some(b), Some(p)) => {
-                if b <= p {
-                    b
-                } else {
-                    p
-                }
-            }
-            (Some(b), None) => b,
-            (None, Some(p)) => p,
-            (None, None) => stop,
+        let th = match self.heap.peek() {
+            Some(Reverse(s)) if SimTime(s.t) <= stop => Some(SimTime(s.t)),
+            _ => None,
         };
+        let mut t_sched = stop;
+        for x in [tb, tp, th].into_iter().flatten() {
+            if x < t_sched {
+                t_sched = x;
+            }
+        }
         let view = self.view();
-        let a_inf = view.hit_rate;
+        let f = self.congestion();
+        let (a_inf, a_re) = self.probe_channels(f);
         let a_reb = self.reboot_rate * self.infected.len() as f64;
-        let d_inf = self.inf.due(a_inf);
-        let d_reb = self.reb.due(a_reb);
-        let dt = d_inf.min(d_reb);
+        let a_rec = self.cfg.crash_recovery * self.crashed.len() as f64;
+        let dues = [
+            self.inf.due(a_inf),
+            self.re.due(a_re),
+            self.reb.due(a_reb),
+            self.rec.due(a_rec),
+        ];
+        let (k, dt) = dues
+            .iter()
+            .copied()
+            .enumerate()
+            .fold(
+                (0, f64::INFINITY),
+                |b, (k, d)| if d < b.1 { (k, d) } else { b },
+            );
         let t_next = self.t.plus(dt);
+        let burn = |me: &mut Self, dt: f64| {
+            me.inf.burn(a_inf, dt);
+            me.re.burn(a_re, dt);
+            me.reb.burn(a_reb, dt);
+            me.rec.burn(a_rec, dt);
+        };
         if t_next < t_sched {
             obs.interval(self.t, t_next, &view);
-            self.inf.burn(a_inf, dt);
-            self.reb.burn(a_reb, dt);
+            burn(self, dt);
             self.t = t_next;
             self.counters.events += 1;
-            if d_inf <= d_reb {
-                let (at, target) = self.susceptible.choose_at(&mut self.inf.rng);
-                let by = self.choose_infector();
-                let first = self.infect(at, target, by);
-                self.counters.infections += 1;
-                if !first {
-                    self.counters.reinfections += 1;
+            match k {
+                0 => {
+                    self.inf.fired();
+                    self.fire_infection(obs);
                 }
-                self.inf.e = exp1(&mut self.inf.rng);
-                let ev = Event::Infection {
-                    t: t_next,
-                    host: target,
-                    infector: Some(by),
-                    first,
-                };
-                obs.event(&ev, &self.view());
-            } else {
-                let h = self.infected.choose(&mut self.reb.rng);
-                self.uninfect(h);
-                self.susceptible.insert(h);
-                self.state[h as usize] = HostState::Susceptible;
-                self.counters.reboots += 1;
-                self.reb.e = exp1(&mut self.reb.rng);
-                obs.event(&Event::Reboot { t: t_next, host: h }, &self.view());
+                1 => {
+                    self.re.fired();
+                    self.fire_reinfection(obs);
+                }
+                2 => {
+                    self.reb.fired();
+                    let h = self.infected.choose(&mut self.reb.rng);
+                    self.counters.reboots += 1;
+                    self.clear(h, Clear::Reboot, HostState::Susceptible, obs);
+                }
+                _ => {
+                    self.rec.fired();
+                    let h = self.crashed.choose(&mut self.rec.rng);
+                    self.crashed.remove(h);
+                    self.state[h as usize] = HostState::Susceptible;
+                    self.add_susceptible(h);
+                    self.emit(obs, Event::Recover { t: self.t, host: h });
+                }
             }
             return true;
         }
@@ -321,8 +1142,7 @@ impl General {
         if t_sched > self.t {
             let dt = t_sched.since(self.t);
             obs.interval(self.t, t_sched, &view);
-            self.inf.burn(a_inf, dt);
-            self.reb.burn(a_reb, dt);
+            burn(self, dt);
             self.t = t_sched;
         }
         if tb == Some(t_sched) {
@@ -331,43 +1151,160 @@ impl General {
             self.counters.events += 1;
             match b {
                 Break::Phase(phase) => {
-                    self.spreading = phase == Phase::Spread;
-                    obs.event(&Event::Phase { t, phase }, &self.view());
+                    self.group_phase = phase;
+                    self.emit(obs, Event::Phase { t, phase });
+                    let hosts: Vec<u32> = self
+                        .infected
+                        .items()
+                        .iter()
+                        .copied()
+                        .filter(|&h| !self.wrong_clock(h))
+                        .collect();
+                    for h in hosts {
+                        self.enter_phase(h, phase, obs);
+                    }
                 }
                 Break::RebootRate(r) => self.reboot_rate = r,
+                Break::DropDead => {
+                    self.group_dead = true;
+                    let hosts: Vec<u32> = self
+                        .infected
+                        .items()
+                        .iter()
+                        .copied()
+                        .filter(|&h| !self.wrong_clock(h))
+                        .collect();
+                    for h in hosts {
+                        self.flags[h as usize] |= flag::DEAD;
+                        self.counters.expired += 1;
+                        self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
+                    }
+                }
             }
             return true;
         }
         if tp == Some(t_sched) {
-            let (_, h) = self.patch_queue[self.next_patch];
+            let (_, h, _) = self.patch_queue[self.next_patch];
             self.next_patch += 1;
             self.counters.events += 1;
-            let was_infected = match self.state[h as usize] {
-                HostState::Susceptible => {
-                    self.susceptible.remove(h);
-                    false
-                }
-                HostState::Infected => {
-                    self.uninfect(h);
-                    self.counters.patched_while_infected += 1;
-                    true
-                }
-                HostState::Patched => unreachable!("a host is patched once"),
-            };
-            self.state[h as usize] = HostState::Patched;
-            self.patched += 1;
-            self.counters.patches += 1;
-            obs.event(
-                &Event::Patch {
-                    t: t_sched,
-                    host: h,
-                    was_infected,
-                },
-                &self.view(),
-            );
+            self.patch(h, obs);
+            return true;
+        }
+        if th == Some(t_sched) {
+            let Reverse(ev) = self.heap.pop().expect("peeked");
+            self.counters.events += 1;
+            self.scheduled(ev, obs);
             return true;
         }
         false
+    }
+
+    fn fire_infection<O: Observer>(&mut self, obs: &mut O) {
+        let (target, by) = match &self.model {
+            Model::Uniform { susceptible } => {
+                let (_, target) = susceptible.choose_at(&mut self.inf.rng);
+                (target, NO_HOST)
+            }
+            Model::Local(l) => l.choose(&self.weights, self.weights.total(), &mut self.inf.rng),
+            Model::Sequence(_) => unreachable!("sequence scanning has no infection channel"),
+        };
+        let by = if by == NO_HOST {
+            self.choose_infector()
+        } else {
+            by
+        };
+        self.hit_susceptible(target, by, obs);
+    }
+
+    fn fire_reinfection<O: Observer>(&mut self, obs: &mut O) {
+        // The rate counts pairs (infector h, target v) with h != v, so target v
+        // has probability ∝ W − w_v: draw v uniformly among reinfectable hosts
+        // and keep it with probability (W − w_v)/W (rejection).
+        let w = self.weights.total();
+        loop {
+            let v = self.reinfectable.choose(&mut self.re.rng);
+            let wv = self.weights.get(v as usize);
+            if wv == 0 || below_u64(&mut self.re.rng, w) >= wv {
+                self.add_instance(v, obs);
+                return;
+            }
+        }
+    }
+
+    fn scheduled<O: Observer>(&mut self, ev: Sched, obs: &mut O) {
+        let h = ev.host;
+        let i = h as usize;
+        if ev.epoch != self.epoch[i] || self.state[i] != HostState::Infected {
+            return; // stale: the infection it belonged to is over
+        }
+        match ev.kind {
+            Kind::HostPhase => {
+                let phase = self.phase_of(h, self.t.secs());
+                self.enter_phase(h, phase, obs);
+                let off = self.setup.clock_offset(h);
+                let next = next_phase_change(self.t.secs() + off) - off;
+                self.schedule(next, h, Kind::HostPhase);
+            }
+            Kind::Wake { start, lag, left } => {
+                if self.phase_of(h, self.t.secs()) != Phase::Spread
+                    || self.flags[i] & flag::ASLEEP != 0
+                {
+                    return;
+                }
+                self.awake[i] += 1;
+                if let Model::Sequence(r) = &mut self.model {
+                    r.wake_one(h, &mut self.wake_rng);
+                }
+                self.refresh_weight(h, obs);
+                if let Wake::Lagged { max_lag } = self.cfg.wake {
+                    self.schedule_wake(h, start, lag, left, max_lag);
+                }
+            }
+            Kind::Lifetime => {
+                self.counters.expired += 1;
+                self.clear(h, Clear::Lifetime, HostState::Susceptible, obs);
+            }
+            Kind::DefaceEnd => {
+                if self.flags[i] & flag::DEFACED != 0 {
+                    self.flags[i] &= !flag::DEFACED;
+                    self.defaced -= 1;
+                    self.emit(
+                        obs,
+                        Event::Deface {
+                            t: self.t,
+                            host: h,
+                            on: false,
+                        },
+                    );
+                }
+            }
+            Kind::DropDead => {
+                self.flags[i] |= flag::DEAD;
+                self.counters.expired += 1;
+                self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
+            }
+            Kind::Runner(id, version) => {
+                let Model::Sequence(r) = &mut self.model else {
+                    unreachable!()
+                };
+                let Some((target, next)) = r.fire(id, version, self.t.secs()) else {
+                    return;
+                };
+                if let Some((next_t, v)) = next {
+                    self.schedule(next_t, h, Kind::Runner(id, v));
+                }
+                match self.state[target as usize] {
+                    HostState::Susceptible => self.hit_susceptible(target, h, obs),
+                    HostState::Infected
+                        if self.instances[target as usize] < self.cfg.max_instances
+                            && target != h =>
+                    {
+                        self.add_instance(target, obs)
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 
     pub fn run_until<O: Observer>(&mut self, stop: SimTime, obs: &mut O) {
@@ -386,12 +1323,58 @@ impl General {
     pub fn counters(&self) -> Counters {
         self.counters
     }
-}
 
-/// Reboot-rate steps inside the run, as breakpoints.
-fn reboot_breaks(r: &RateSchedule, s: &Scenario) -> Vec<(SimTime, Break)> {
-    r.breakpoints()
-        .filter(|&t| t > s.start && t <= s.end)
-        .map(|t| (t, Break::RebootRate(r.rate_at(t))))
-        .collect()
+    /// The state now, for a later scenario to start from.
+    ///
+    /// # Errors
+    /// Sequence scanning (runner positions are not saved).
+    pub fn checkpoint(&mut self) -> Result<Checkpoint, SetupError> {
+        if matches!(self.model, Model::Sequence(_)) {
+            return Err(SetupError::Unsupported(
+                "checkpoints of sequence-scanning (CRv1) runs are not supported: runner positions are not saved".into(),
+            ));
+        }
+        let t = self.t.secs();
+        // Installs whose download has happened but whose testing lag has not
+        // run out are pending: the next scenario keeps them and draws fresh
+        // downloads for everyone else.
+        let mut pending_at = vec![f64::NAN; self.n];
+        for &(pt, h, dl) in &self.patch_queue[self.next_patch..] {
+            if dl <= t {
+                pending_at[h as usize] = pt;
+            }
+        }
+        let hosts = (0..self.n)
+            .map(|i| {
+                let h = i as u32;
+                HostSnapshot {
+                    addr: self.setup.population.addrs()[i],
+                    state: self.state[i],
+                    instances: self.instances[i],
+                    awake: self.awake[i],
+                    thread_units: self.setup.thread_units[i],
+                    threads: self.setup.threads[i],
+                    traits: self.setup.flags[i],
+                    clock_offset: self.setup.clock_offset(h),
+                    backdoor: self.flags[i] & flag::BACKDOOR != 0,
+                    defaced: self.flags[i] & flag::DEFACED != 0,
+                    asleep: self.flags[i] & flag::ASLEEP != 0,
+                    dead: self.flags[i] & flag::DEAD != 0,
+                    first_infected_at: self.first_at[i],
+                    first_infector: self.first_by[i],
+                    infected_at: self.infected_at[i],
+                    patch_at: if self.state[i] == HostState::Patched {
+                        f64::NAN
+                    } else {
+                        pending_at[i]
+                    },
+                }
+            })
+            .collect();
+        Ok(Checkpoint {
+            time: SimTime(t),
+            space_bits: self.cfg.bits,
+            hosts,
+        })
+    }
 }

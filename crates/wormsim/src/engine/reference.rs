@@ -1,27 +1,91 @@
 //! The per-probe reference engine: slow, simple, obviously correct.
 //!
-//! It simulates every probe. A direct-method Gillespie loop over three kinds of
-//! event at total rate `I·r_max + p(t)·(S+I) + ρ(t)·I`:
-//! - **probe**: a uniform infected host sends a probe, kept with probability
-//!   `r_h / r_max` (thinning, so host `h` probes at rate `r_h`), and only while
-//!   the calendar says it spreads; the destination is a uniform address in the
-//!   `2^space_bits` space, looked up in a full address table; a susceptible host
-//!   there becomes infected;
-//! - **patch**: a uniform host among the susceptible and infected becomes patched;
-//! - **reboot**: a uniform infected host becomes susceptible.
+//! It simulates every probe. Random events come from one direct-method Gillespie
+//! loop at total rate `I·r_max + p(t)·(hosts not yet patching) + ρ(t)·I + κ·C`:
+//! - **probe** (random scanners): a uniform infected host sends a candidate
+//!   probe, kept with probability `r_h/r_max` (thinning, so host `h` probes at its
+//!   current rate `r_h`, zero when its calendar says it does not spread). The
+//!   destination is drawn literally: a uniform address in the `2^space_bits`
+//!   space, or, for Code Red II, the host's own /8 with probability 1/2, its /16
+//!   with 3/8, anywhere with 1/8, drawn again if reserved or its own address. It is
+//!   looked up in a full address table: a susceptible host is infected (or crashes,
+//!   for NT 4 under CRII); an infected one may get another instance;
+//! - **patch download**: a uniform host among those not patched or patching; the
+//!   install follows after the testing lag;
+//! - **reboot**: a uniform infected host becomes susceptible;
+//! - **recovery**: a uniform crashed host comes back up.
 //!
-//! Rates change only at breakpoints (calendar and schedule steps), where the loop
-//! stops and draws again (memorylessness). Nothing here shares code with the exact
-//! engines' rate bookkeeping, which is what makes it a useful judge. It refuses
-//! address spaces above 2^24 (the table would not fit; the run would take days).
+//! Deterministic events go through a time-ordered queue: CRv1's probes (each
+//! runner sends probe `k` when its progress reaches `k + 1`), thread wake-ups
+//! (each sleeping thread gets its own uniform lag), lifetime and defacement ends,
+//! and patch installs. Rates change only at breakpoints and events, where the loop
+//! draws again (memorylessness). Nothing here shares code with the exact engines'
+//! rate bookkeeping, which is what makes it a useful judge. It refuses address
+//! spaces above 2^24, and the mechanisms it does not model (wrong clocks,
+//! congestion, checkpoints).
 
-use super::{Counters, Event, HostRecords, HostState, NO_HOST, Observer, Setup, View};
+use super::sequence::Sequence;
+use super::{
+    Clear, Counters, Event, HostRecords, HostState, NO_HOST, Observer, RATE_UNITS_PER_PROBE, Setup,
+    SetupError, View, trait_bit,
+};
 use crate::calendar::Phase;
+use crate::population::generate::block_levels;
 use crate::rng::{Rng, Streams, stream};
-use crate::scenario::Scenario;
+use crate::scenario::{Congestion, PatchLag, Reinfection, ScanStrategy, Scenario, Wake};
 use crate::schedule::RateSchedule;
-use crate::time::SimTime;
+use crate::time::{DAY, SimTime};
 use rand::{Rng as _, RngExt};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Due {
+    Probe { runner: u32, version: u32 },
+    Wake,
+    Lifetime,
+    DefaceEnd,
+    Install,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    t: f64,
+    seq: u64,
+    host: u32,
+    epoch: u32,
+    due: Due,
+}
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        self.seq == o.seq
+    }
+}
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.t.total_cmp(&o.t).then(self.seq.cmp(&o.seq))
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Runner {
+    host: u32,
+    offset: u64,
+    x0: f64,
+    t0: f64,
+    speed: f64,
+    next_k: f64,
+    threads: u32,
+    awake: u32,
+    version: u32,
+    alive: bool,
+}
 
 pub struct Reference {
     setup: Setup,
@@ -29,24 +93,48 @@ pub struct Reference {
     state: Vec<HostState>,
     first_at: Vec<f64>,
     first_by: Vec<u32>,
-    /// Hosts in the order of their first infection.
     order: Vec<u32>,
+    ever_flag: Vec<bool>,
+    instances: Vec<u8>,
+    awake: Vec<u32>,
+    asleep: Vec<bool>,
+    dead: Vec<bool>,
+    patching: Vec<bool>,
+    defaced: Vec<bool>,
+    backdoor: Vec<bool>,
+    epoch: Vec<u32>,
     infected: Vec<u32>,
+    crashed: Vec<u32>,
     n_susceptible: usize,
     n_patched: usize,
+    n_not_patching: usize,
     r_max: f64,
-    spread_rate_sum: f64,
     patch: RateSchedule,
+    patch_lag: PatchLag,
     reboot: RateSchedule,
+    crash_recovery: f64,
     breaks: Vec<SimTime>,
     next_break: usize,
     calendar: bool,
+    group_phase: Phase,
+    wake: Wake,
     space_bits: u8,
+    max_rate_units: f64,
+    scan: ScanStrategy,
+    max_instances: u8,
+    lifetime: Option<f64>,
+    drop_dead: Option<SimTime>,
+    nt4_crash: bool,
+    backdoor_on: bool,
+    deface: Option<f64>,
+    sequence: Option<Sequence>,
+    runners: Vec<Runner>,
+    of_host: Vec<Vec<u32>>,
+    queue: BinaryHeap<Reverse<Item>>,
+    seq: u64,
     rng: Rng,
     t: SimTime,
-    /// Observers have been told about `[.., emitted)`.
     emitted: SimTime,
-    spreading: bool,
     ever: u32,
     started: bool,
     counters: Counters,
@@ -55,43 +143,109 @@ pub struct Reference {
 }
 
 impl Reference {
+    /// Whether the reference can run this scenario.
+    ///
+    /// # Errors
+    /// [`SetupError::NotInReference`] naming the mechanism.
+    pub fn supports(s: &Scenario) -> Result<(), SetupError> {
+        if s.calendar.wrong_clocks > 0 {
+            return Err(SetupError::NotInReference(
+                "wrong clocks (calendar.wrong_clocks)",
+            ));
+        }
+        if s.network.congestion != Congestion::None {
+            return Err(SetupError::NotInReference("congestion"));
+        }
+        if s.checkpoint.is_some() {
+            return Err(SetupError::NotInReference("checkpoints"));
+        }
+        Ok(())
+    }
+
     pub fn new(s: &Scenario, setup: Setup, streams: &Streams) -> Self {
         let n = setup.population.len();
         let mut table = vec![NO_HOST; 1usize << s.space_bits];
         for (h, &a) in setup.population.addrs().iter().enumerate() {
             table[a as usize] = h as u32;
         }
-        let r_max = setup.scan_rate.iter().fold(0.0f64, |m, &r| m.max(r as f64));
+        let max_instances = match s.worm.reinfection {
+            Reinfection::AddInstance { max_instances } => max_instances,
+            Reinfection::Ignore => 1,
+        };
+        let r_max = (0..n)
+            .map(|h| {
+                (setup.thread_units[h] * setup.threads[h] as u64 * max_instances as u64) as f64
+            })
+            .fold(0.0f64, f64::max)
+            / RATE_UNITS_PER_PROBE;
         let mut breaks: Vec<SimTime> = super::phase_breakpoints(s)
             .into_iter()
             .map(|b| b.0)
             .collect();
         breaks.extend(s.defense.patch.breakpoints());
         breaks.extend(s.defense.reboot.breakpoints());
+        breaks.extend(s.worm.drop_dead);
         breaks.retain(|&t| t > s.start && t <= s.end);
         breaks.sort_by(|a, b| a.0.total_cmp(&b.0));
         breaks.dedup();
+        let sequence = match s.worm.scan {
+            ScanStrategy::Sequence(sq) => Some(Sequence::new(s.space_bits, sq.key)),
+            _ => None,
+        };
         Reference {
             table,
             state: vec![HostState::Susceptible; n],
             first_at: vec![f64::NAN; n],
             first_by: vec![NO_HOST; n],
             order: Vec::new(),
+            ever_flag: vec![false; n],
+            instances: vec![0; n],
+            awake: vec![0; n],
+            asleep: vec![false; n],
+            dead: vec![false; n],
+            patching: vec![false; n],
+            defaced: vec![false; n],
+            backdoor: vec![false; n],
+            epoch: vec![0; n],
             infected: Vec::new(),
+            crashed: Vec::new(),
             n_susceptible: n,
             n_patched: 0,
+            n_not_patching: n,
             r_max,
-            spread_rate_sum: 0.0,
             patch: s.defense.patch.clone(),
+            patch_lag: s.defense.patch_lag,
             reboot: s.defense.reboot.clone(),
+            crash_recovery: s.worm.crash_recovery,
             breaks,
             next_break: 0,
             calendar: s.calendar.enabled,
+            group_phase: if s.calendar.enabled {
+                Phase::at(s.start)
+            } else {
+                Phase::Spread
+            },
+            wake: s.calendar.wake,
             space_bits: s.space_bits,
+            max_rate_units: s
+                .worm
+                .max_rate
+                .map_or(f64::INFINITY, |r| super::rate_units(r) as f64),
+            scan: s.worm.scan,
+            max_instances,
+            lifetime: s.worm.lifetime,
+            drop_dead: s.worm.drop_dead,
+            nt4_crash: s.worm.nt4_crash,
+            backdoor_on: s.worm.backdoor,
+            deface: s.worm.deface,
+            sequence,
+            runners: Vec::new(),
+            of_host: vec![Vec::new(); n],
+            queue: BinaryHeap::new(),
+            seq: 0,
             rng: streams.stream(stream::REFERENCE),
             t: s.start,
             emitted: s.start,
-            spreading: !s.calendar.enabled || Phase::at(s.start) == Phase::Spread,
             ever: 0,
             started: false,
             counters: Counters::default(),
@@ -108,7 +262,40 @@ impl Reference {
         self.t
     }
 
-    /// Tell observers the state was constant from the last report until now.
+    fn is_dead_now(&self) -> bool {
+        self.drop_dead.is_some_and(|d| self.t >= d)
+    }
+
+    /// Host `h`'s probe rate now [probes/s].
+    fn rate(&self, h: u32) -> f64 {
+        let i = h as usize;
+        if self.state[i] != HostState::Infected
+            || self.asleep[i]
+            || self.dead[i]
+            || self.group_phase != Phase::Spread
+        {
+            return 0.0;
+        }
+        let raw = (self.setup.thread_units[i] * self.awake[i] as u64) as f64;
+        raw.min(self.max_rate_units) / RATE_UNITS_PER_PROBE
+    }
+
+    pub fn view(&self) -> View {
+        let probe_rate: f64 = self.infected.iter().map(|&h| self.rate(h)).sum();
+        View {
+            susceptible: self.n_susceptible as u32,
+            infected: self.infected.len() as u32,
+            patched: self.n_patched as u32,
+            crashed: self.crashed.len() as u32,
+            ever_infected: self.ever,
+            backdoored: self.backdoor.iter().filter(|&&b| b).count() as u32,
+            defaced: self.defaced.iter().filter(|&&b| b).count() as u32,
+            flooding: 0,
+            probe_rate,
+            hit_rate: 0.0,
+        }
+    }
+
     fn emit_interval<O: Observer>(&mut self, obs: &mut O) {
         if self.t > self.emitted {
             obs.interval(self.emitted, self.t, &self.view());
@@ -116,46 +303,300 @@ impl Reference {
         }
     }
 
-    pub fn view(&self) -> View {
-        let probe_rate = if self.spreading {
-            self.spread_rate_sum
-        } else {
-            0.0
-        };
-        let omega = (1u64 << self.space_bits) as f64;
-        View {
-            susceptible: self.n_susceptible as u32,
-            infected: self.infected.len() as u32,
-            patched: self.n_patched as u32,
-            ever_infected: self.ever,
-            probe_rate,
-            hit_rate: probe_rate * self.n_susceptible as f64 / omega,
+    fn push(&mut self, t: f64, host: u32, due: Due) {
+        self.seq += 1;
+        let epoch = self.epoch[host as usize];
+        self.queue.push(Reverse(Item {
+            t,
+            seq: self.seq,
+            host,
+            epoch,
+            due,
+        }));
+    }
+
+    // ----- runners (CRv1) ---------------------------------------------------
+
+    fn runner_speed(&self, id: usize) -> f64 {
+        let r = &self.runners[id];
+        let h = r.host as usize;
+        if !r.alive
+            || self.state[h] != HostState::Infected
+            || self.asleep[h]
+            || self.dead[h]
+            || self.group_phase != Phase::Spread
+        {
+            return 0.0;
+        }
+        // Each thread's share of the host's (possibly capped) rate.
+        let raw = (self.setup.thread_units[h] * self.awake[h] as u64) as f64;
+        if raw == 0.0 {
+            return 0.0;
+        }
+        let host = raw.min(self.max_rate_units);
+        host * r.awake as f64 / self.awake[h] as f64 / RATE_UNITS_PER_PROBE
+    }
+
+    /// Re-base runner `id` at the current time with its current speed.
+    fn reschedule_runner(&mut self, id: usize) {
+        let t = self.t.secs();
+        let speed = self.runner_speed(id);
+        let r = &mut self.runners[id];
+        r.x0 += r.speed * (t - r.t0);
+        r.t0 = t;
+        r.speed = speed;
+        r.version = r.version.wrapping_add(1);
+        if speed > 0.0 && r.alive {
+            let when = t + (r.next_k + 1.0 - r.x0) / speed;
+            let (host, version) = (r.host, r.version);
+            self.push(
+                when,
+                host,
+                Due::Probe {
+                    runner: id as u32,
+                    version,
+                },
+            );
         }
     }
 
-    fn infect(&mut self, h: u32, by: u32) -> bool {
-        self.state[h as usize] = HostState::Infected;
+    fn reschedule_host_runners(&mut self, h: u32) {
+        for id in self.of_host[h as usize].clone() {
+            self.reschedule_runner(id as usize);
+        }
+    }
+
+    fn add_runners(&mut self, h: u32, threads: u32, awake: u32) {
+        let ScanStrategy::Sequence(sq) = self.scan else {
+            return;
+        };
+        let m = 1u64 << self.space_bits;
+        let t = self.t.secs();
+        let specs: Vec<(u64, u32, u32)> = if sq.per_thread_offset {
+            (0..threads)
+                .map(|j| {
+                    (
+                        (j as u128 * m as u128 / threads as u128) as u64,
+                        1,
+                        u32::from(j < awake),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(0, threads, awake)]
+        };
+        for (offset, threads, awake) in specs {
+            self.runners.push(Runner {
+                host: h,
+                offset,
+                x0: 0.0,
+                t0: t,
+                speed: 0.0,
+                next_k: 0.0,
+                threads,
+                awake,
+                version: 0,
+                alive: true,
+            });
+            let id = self.runners.len() - 1;
+            self.of_host[h as usize].push(id as u32);
+            self.reschedule_runner(id);
+        }
+    }
+
+    // ----- transitions --------------------------------------------------------
+
+    fn infect<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
+        let i = h as usize;
+        self.state[i] = HostState::Infected;
+        self.epoch[i] = self.epoch[i].wrapping_add(1);
         self.infected.push(h);
         self.n_susceptible -= 1;
-        self.spread_rate_sum += self.setup.scan_rate[h as usize] as f64;
-        let first = self.first_at[h as usize].is_nan();
+        self.instances[i] = 1;
+        let first = !self.ever_flag[i];
         if first {
-            self.first_at[h as usize] = self.t.secs();
-            self.first_by[h as usize] = by;
+            self.ever_flag[i] = true;
+            self.first_at[i] = self.t.secs();
+            self.first_by[i] = by;
             self.order.push(h);
             self.ever += 1;
         }
-        first
+        if self.backdoor_on {
+            self.backdoor[i] = true;
+        }
+        let infector = if by == NO_HOST { None } else { Some(by) };
+        obs.event(
+            &Event::Infection {
+                t: self.t,
+                host: h,
+                infector,
+                first,
+            },
+            &self.view(),
+        );
+        if self.is_dead_now() {
+            self.dead[i] = true;
+            self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
+            return;
+        }
+        self.asleep[i] = false;
+        let threads = self.setup.threads[i] as u32;
+        self.awake[i] = if self.group_phase == Phase::Dormant {
+            0
+        } else {
+            threads
+        };
+        self.add_runners(h, threads, self.awake[i]);
+        let t = self.t.secs();
+        if let Some(l) = self.lifetime {
+            self.push(t + l, h, Due::Lifetime);
+        }
+        if let Some(d) = self.deface {
+            if self.setup.flags[i] & trait_bit::ENGLISH != 0 && !self.defaced[i] {
+                self.defaced[i] = true;
+                obs.event(
+                    &Event::Deface {
+                        t: self.t,
+                        host: h,
+                        on: true,
+                    },
+                    &self.view(),
+                );
+                self.push(t + d, h, Due::DefaceEnd);
+            }
+        }
     }
 
-    fn remove_infected(&mut self, h: u32) {
-        let i = self
+    fn add_instance<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        let i = h as usize;
+        self.instances[i] += 1;
+        self.counters.instances_added += 1;
+        let threads = self.setup.threads[i] as u32;
+        let new_awake = if self.group_phase == Phase::Dormant {
+            0
+        } else {
+            threads
+        };
+        if new_awake > 0 {
+            self.asleep[i] = false;
+        }
+        self.awake[i] += new_awake;
+        self.add_runners(h, threads, new_awake);
+        self.reschedule_host_runners(h);
+        obs.event(
+            &Event::Instance {
+                t: self.t,
+                host: h,
+                instances: self.instances[i],
+            },
+            &self.view(),
+        );
+    }
+
+    fn clear<O: Observer>(&mut self, h: u32, why: Clear, to: HostState, obs: &mut O) {
+        let i = h as usize;
+        let k = self
             .infected
             .iter()
             .position(|&x| x == h)
             .expect("infected host is listed");
-        self.infected.swap_remove(i);
-        self.spread_rate_sum -= self.setup.scan_rate[h as usize] as f64;
+        self.infected.swap_remove(k);
+        self.state[i] = to;
+        self.instances[i] = 0;
+        self.awake[i] = 0;
+        self.epoch[i] = self.epoch[i].wrapping_add(1);
+        for id in std::mem::take(&mut self.of_host[i]) {
+            self.runners[id as usize].alive = false;
+        }
+        if self.defaced[i] {
+            self.defaced[i] = false;
+            obs.event(
+                &Event::Deface {
+                    t: self.t,
+                    host: h,
+                    on: false,
+                },
+                &self.view(),
+            );
+        }
+        if to == HostState::Susceptible {
+            self.n_susceptible += 1;
+            obs.event(
+                &Event::Cleared {
+                    t: self.t,
+                    host: h,
+                    why,
+                },
+                &self.view(),
+            );
+        }
+    }
+
+    /// A probe from `by` arrives at address `addr`.
+    fn deliver<O: Observer>(&mut self, by: u32, addr: usize, obs: &mut O) -> bool {
+        self.probes_sent += 1;
+        let target = self.table[addr];
+        if target == NO_HOST || target == by {
+            return false;
+        }
+        let ti = target as usize;
+        match self.state[ti] {
+            HostState::Susceptible => {
+                self.emit_interval(obs);
+                self.counters.events += 1;
+                if self.nt4_crash && self.setup.flags[ti] & trait_bit::NT4 != 0 {
+                    self.state[ti] = HostState::Crashed;
+                    self.crashed.push(target);
+                    self.n_susceptible -= 1;
+                    self.counters.crashes += 1;
+                    obs.event(
+                        &Event::Crash {
+                            t: self.t,
+                            host: target,
+                            infector: by,
+                        },
+                        &self.view(),
+                    );
+                } else {
+                    let was = self.ever_flag[ti];
+                    self.counters.infections += 1;
+                    if was {
+                        self.counters.reinfections += 1;
+                    }
+                    self.infect(target, by, obs);
+                }
+                true
+            }
+            HostState::Infected if self.instances[ti] < self.max_instances => {
+                self.emit_interval(obs);
+                self.counters.events += 1;
+                self.add_instance(target, obs);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Code Red II's destination for host `h`, drawn literally.
+    fn local_target(&mut self, h: u32, p8: f64, p16: f64) -> usize {
+        let bits = self.space_bits;
+        let (la, lb) = block_levels(bits);
+        let own = self.setup.population.addrs()[h as usize] as u64;
+        loop {
+            let u = self.rng.random::<f64>();
+            let r = self.rng.next_u64() >> (64 - bits);
+            let addr = if u < p8 {
+                (own >> (bits - la) << (bits - la)) | (r & ((1u64 << (bits - la)) - 1))
+            } else if u < p8 + p16 {
+                (own >> (bits - lb) << (bits - lb)) | (r & ((1u64 << (bits - lb)) - 1))
+            } else {
+                r
+            };
+            let reserved = bits == 32 && ((addr >> 24) == 127 || (addr >> 24) >= 224);
+            if !reserved && addr != own {
+                return addr as usize;
+            }
+        }
     }
 
     pub fn start<O: Observer>(&mut self, obs: &mut O) {
@@ -163,40 +604,234 @@ impl Reference {
             return;
         }
         self.started = true;
-        for i in 0..self.setup.seeds.len() {
-            let h = self.setup.seeds[i];
+        for k in 0..self.setup.patched.len() {
+            let h = self.setup.patched[k] as usize;
+            self.state[h] = HostState::Patched;
+            self.patching[h] = true;
+            self.n_not_patching -= 1;
+            self.n_susceptible -= 1;
+            self.n_patched += 1;
+            obs.event(
+                &Event::Patch {
+                    t: self.t,
+                    host: h as u32,
+                    was_infected: false,
+                },
+                &self.view(),
+            );
+        }
+        for k in 0..self.setup.seeds.len() {
+            let h = self.setup.seeds[k];
             if self.state[h as usize] == HostState::Susceptible {
-                self.infect(h, NO_HOST);
+                self.infect(h, NO_HOST, obs);
+            }
+        }
+    }
+
+    fn at_break<O: Observer>(&mut self, t: SimTime, obs: &mut O) {
+        if self.calendar {
+            let phase = Phase::at(t);
+            if phase != self.group_phase {
+                self.group_phase = phase;
+                self.counters.events += 1;
+                obs.event(&Event::Phase { t, phase }, &self.view());
+                if phase == Phase::Spread {
+                    for h in self.infected.clone() {
+                        let i = h as usize;
+                        if self.asleep[i] {
+                            continue;
+                        }
+                        match self.wake {
+                            Wake::Never => self.asleep[i] = true,
+                            Wake::Lagged { max_lag } => {
+                                // Every sleeping thread gets its own uniform lag.
+                                let total = self.setup.threads[i] as u32 * self.instances[i] as u32;
+                                self.awake[i] = 0;
+                                for r in self.of_host[i].clone() {
+                                    self.runners[r as usize].awake = 0;
+                                }
+                                for _ in 0..total {
+                                    let lag = self.rng.random::<f64>() * max_lag;
+                                    self.push(t.secs() + lag, h, Due::Wake);
+                                }
+                            }
+                        }
+                    }
+                }
+                for id in 0..self.runners.len() {
+                    if self.runners[id].alive {
+                        self.reschedule_runner(id);
+                    }
+                }
+            }
+        }
+        if self.drop_dead == Some(t) {
+            for h in self.infected.clone() {
+                self.dead[h as usize] = true;
+                self.counters.expired += 1;
+                self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
+            }
+        }
+    }
+
+    fn install_lag(&mut self) -> f64 {
+        match self.patch_lag {
+            PatchLag::None => 0.0,
+            PatchLag::Fixed { days } => days * DAY,
+            PatchLag::Exponential { mean_days } => {
+                -(1.0 - self.rng.random::<f64>()).ln() * mean_days * DAY
+            }
+            PatchLag::LogNormal { median_days, sigma } => {
+                let z: f64 = self.rng.sample(rand_distr::StandardNormal);
+                median_days * DAY * (sigma * z).exp()
+            }
+        }
+    }
+
+    fn install<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        let i = h as usize;
+        let was_infected = self.state[i] == HostState::Infected;
+        match self.state[i] {
+            HostState::Susceptible => self.n_susceptible -= 1,
+            HostState::Infected => {
+                self.counters.patched_while_infected += 1;
+                self.clear(h, Clear::Reboot, HostState::Patched, obs);
+            }
+            HostState::Crashed => {
+                let k = self.crashed.iter().position(|&x| x == h).expect("listed");
+                self.crashed.swap_remove(k);
+            }
+            HostState::Patched => return,
+        }
+        self.state[i] = HostState::Patched;
+        self.n_patched += 1;
+        self.counters.patches += 1;
+        obs.event(
+            &Event::Patch {
+                t: self.t,
+                host: h,
+                was_infected,
+            },
+            &self.view(),
+        );
+    }
+
+    fn due<O: Observer>(&mut self, it: Item, obs: &mut O) {
+        let h = it.host;
+        let i = h as usize;
+        match it.due {
+            Due::Install => {
+                self.emit_interval(obs);
+                self.counters.events += 1;
+                self.install(h, obs);
+            }
+            _ if it.epoch != self.epoch[i] || self.state[i] != HostState::Infected => {}
+            Due::Probe { runner, version } => {
+                let r = &self.runners[runner as usize];
+                if !r.alive || r.version != version {
+                    return;
+                }
+                let k = r.next_k;
+                let pos =
+                    (r.offset + (k as u64) % (1u64 << self.space_bits)) % (1u64 << self.space_bits);
+                let addr = self.sequence.as_ref().expect("sequence scan").addr_at(pos) as usize;
+                {
+                    let r = &mut self.runners[runner as usize];
+                    r.x0 = k + 1.0;
+                    r.t0 = self.t.secs();
+                    r.next_k = k + 1.0;
+                }
+                self.reschedule_runner(runner as usize);
+                self.deliver(h, addr, obs);
+            }
+            Due::Wake => {
+                if self.group_phase != Phase::Spread || self.asleep[i] {
+                    return;
+                }
+                self.emit_interval(obs);
+                self.awake[i] += 1;
+                // A uniform sleeping thread among the host's runners.
+                let ids = self.of_host[i].clone();
+                let asleep: u32 = ids
+                    .iter()
+                    .map(|&id| self.runners[id as usize].threads - self.runners[id as usize].awake)
+                    .sum();
+                if asleep > 0 {
+                    let mut u = self.rng.random_range(0..asleep);
+                    for id in ids {
+                        let r = &mut self.runners[id as usize];
+                        let s = r.threads - r.awake;
+                        if u < s {
+                            r.awake += 1;
+                            break;
+                        }
+                        u -= s;
+                    }
+                }
+                self.reschedule_host_runners(h);
+                let rate = self.rate(h);
                 obs.event(
-                    &Event::Infection {
+                    &Event::Rate {
                         t: self.t,
                         host: h,
-                        infector: None,
-                        first: true,
+                        rate,
                     },
                     &self.view(),
                 );
+            }
+            Due::Lifetime => {
+                self.emit_interval(obs);
+                self.counters.events += 1;
+                self.counters.expired += 1;
+                self.clear(h, Clear::Lifetime, HostState::Susceptible, obs);
+            }
+            Due::DefaceEnd => {
+                if self.defaced[i] {
+                    self.emit_interval(obs);
+                    self.defaced[i] = false;
+                    obs.event(
+                        &Event::Deface {
+                            t: self.t,
+                            host: h,
+                            on: false,
+                        },
+                        &self.view(),
+                    );
+                }
             }
         }
     }
 
     pub fn step<O: Observer>(&mut self, stop: SimTime, obs: &mut O) -> bool {
         loop {
-            let t_sched = match self.breaks.get(self.next_break) {
-                Some(&b) if b <= stop => b,
-                _ => stop,
+            let tb = match self.breaks.get(self.next_break) {
+                Some(&b) if b <= stop => Some(b),
+                _ => None,
             };
+            let tq = match self.queue.peek() {
+                Some(Reverse(it)) if SimTime(it.t) <= stop => Some(SimTime(it.t)),
+                _ => None,
+            };
+            let mut t_sched = stop;
+            for x in [tb, tq].into_iter().flatten() {
+                if x < t_sched {
+                    t_sched = x;
+                }
+            }
             let i = self.infected.len() as f64;
-            // With no susceptible host left a probe cannot change anything, so the
-            // reference stops drawing them (`probes_sent` then stops counting).
-            let a_probe = if self.spreading && self.n_susceptible > 0 {
+            let random_scan = !matches!(self.scan, ScanStrategy::Sequence(_));
+            // With nothing left to infect or re-infect a probe changes nothing,
+            // so the reference stops drawing them (`probes_sent` then stops counting).
+            let useful = self.n_susceptible > 0 || self.max_instances > 1;
+            let a_probe = if random_scan && useful && self.group_phase == Phase::Spread {
                 i * self.r_max
             } else {
                 0.0
             };
-            let a_patch = self.patch.rate_at(self.t) * (self.n_susceptible as f64 + i);
+            let a_patch = self.patch.rate_at(self.t) * self.n_not_patching as f64;
             let a_reboot = self.reboot.rate_at(self.t) * i;
-            let total = a_probe + a_patch + a_reboot;
+            let a_rec = self.crash_recovery * self.crashed.len() as f64;
+            let total = a_probe + a_patch + a_reboot + a_rec;
             let dt = if total > 0.0 {
                 super::exp1(&mut self.rng) / total
             } else {
@@ -206,17 +841,14 @@ impl Reference {
             if t_next >= t_sched {
                 self.t = t_sched;
                 self.emit_interval(obs);
-                if self.next_break < self.breaks.len() && self.breaks[self.next_break] == t_sched {
+                if tb == Some(t_sched) {
                     self.next_break += 1;
-                    if self.calendar {
-                        let spreading = Phase::at(t_sched) == Phase::Spread;
-                        let phase = Phase::at(t_sched);
-                        if phase != Phase::at(t_sched.plus(-1e-3)) {
-                            self.spreading = spreading;
-                            self.counters.events += 1;
-                            obs.event(&Event::Phase { t: t_sched, phase }, &self.view());
-                        }
-                    }
+                    self.at_break(t_sched, obs);
+                    return true;
+                }
+                if tq == Some(t_sched) {
+                    let Reverse(it) = self.queue.pop().expect("peeked");
+                    self.due(it, obs);
                     return true;
                 }
                 return false;
@@ -224,73 +856,52 @@ impl Reference {
             self.t = t_next;
             let u = self.rng.random::<f64>() * total;
             if u < a_probe {
-                // One candidate probe from a uniform infected host, kept with
-                // probability r_h / r_max.
                 let h = self.infected[self.rng.random_range(0..self.infected.len())];
-                let keep = self.setup.scan_rate[h as usize] as f64 / self.r_max;
-                if keep < 1.0 && self.rng.random::<f64>() >= keep {
+                let keep = self.rate(h) / self.r_max;
+                if keep <= 0.0 || (keep < 1.0 && self.rng.random::<f64>() >= keep) {
                     continue;
                 }
-                self.probes_sent += 1;
-                let addr = (self.rng.next_u64() >> (64 - self.space_bits)) as usize;
-                let target = self.table[addr];
-                if target == NO_HOST || self.state[target as usize] != HostState::Susceptible {
-                    continue; // a probe that changes nothing
+                let addr = match self.scan {
+                    ScanStrategy::LocalPreference(lp) => {
+                        self.local_target(h, lp.same_slash8, lp.same_slash16)
+                    }
+                    _ => (self.rng.next_u64() >> (64 - self.space_bits)) as usize,
+                };
+                if self.deliver(h, addr, obs) {
+                    return true;
                 }
-                self.emit_interval(obs);
-                let first = self.infect(target, h);
-                self.counters.infections += 1;
-                self.counters.events += 1;
-                if !first {
-                    self.counters.reinfections += 1;
-                }
-                obs.event(
-                    &Event::Infection {
-                        t: t_next,
-                        host: target,
-                        infector: Some(h),
-                        first,
-                    },
-                    &self.view(),
-                );
-                return true;
+                continue;
             }
             self.emit_interval(obs);
             self.counters.events += 1;
             if u < a_probe + a_patch {
-                // A uniform host among the susceptible and infected, by rejection.
+                // Download by a uniform host among those not patched or patching.
                 let n = self.state.len();
                 let h = loop {
                     let h = self.rng.random_range(0..n);
-                    if self.state[h] != HostState::Patched {
+                    if !self.patching[h] {
                         break h as u32;
                     }
                 };
-                let was_infected = self.state[h as usize] == HostState::Infected;
-                if was_infected {
-                    self.remove_infected(h);
-                    self.counters.patched_while_infected += 1;
+                self.patching[h as usize] = true;
+                self.n_not_patching -= 1;
+                let lag = self.install_lag();
+                if lag == 0.0 {
+                    self.install(h, obs);
                 } else {
-                    self.n_susceptible -= 1;
+                    let when = self.t.secs() + lag;
+                    self.push(when, h, Due::Install);
                 }
-                self.state[h as usize] = HostState::Patched;
-                self.n_patched += 1;
-                self.counters.patches += 1;
-                obs.event(
-                    &Event::Patch {
-                        t: t_next,
-                        host: h,
-                        was_infected,
-                    },
-                    &self.view(),
-                );
-            } else {
+            } else if u < a_probe + a_patch + a_reboot {
                 let h = self.infected[self.rng.random_range(0..self.infected.len())];
-                self.remove_infected(h);
+                self.counters.reboots += 1;
+                self.clear(h, Clear::Reboot, HostState::Susceptible, obs);
+            } else {
+                let k = self.rng.random_range(0..self.crashed.len());
+                let h = self.crashed.swap_remove(k);
                 self.state[h as usize] = HostState::Susceptible;
                 self.n_susceptible += 1;
-                self.counters.reboots += 1;
-                obs.event(&Event::Reboot { t: t_next, host: h }, &self.view());
+                obs.event(&Event::Recover { t: self.t, host: h }, &self.view());
             }
             return true;
         }

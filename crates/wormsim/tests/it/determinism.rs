@@ -43,6 +43,8 @@ fn observers_do_not_change_the_outbreak() {
     let mut s = s;
     s.defense.patch = wormsim::schedule::RateSchedule::zero();
     s.defense.reboot = wormsim::schedule::RateSchedule::zero();
+    s.worm.reinfection = wormsim::scenario::Reinfection::Ignore;
+    s.calendar.wrong_clocks = 0;
     s.end = s.start.plus(8.0 * 3600.0);
     assert_eq!(
         wormsim::engine::Plan::select(&s),

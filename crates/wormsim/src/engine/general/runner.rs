@@ -1,0 +1,298 @@
+//! CRv1's fixed scan order: deterministic runners over a keyed permutation.
+//!
+//! Every instance of the worm walks the same sequence ([`Sequence`]) from its
+//! start (or, with per-thread offsets, each of its threads from its own point
+//! `j·2^bits/threads`). A runner's progress `x` grows at its speed (per-thread
+//! rate × awake threads, zero outside the spreading phase); probe number `k`
+//! goes to position `(offset + k) mod 2^bits` when `x` reaches `k + 1`. So the
+//! time of a runner's next *useful* probe is known exactly: find the next
+//! position holding a target (a susceptible host, or an infected one that can
+//! take another instance) with a successor search in a Fenwick tree over the
+//! hosts sorted by sequence position, and divide the distance by the speed.
+//! Runners are re-aimed when their speed changes or a new target appears.
+
+use crate::engine::RATE_UNITS_PER_PROBE;
+use crate::engine::sequence::Sequence;
+use crate::fenwick::Fenwick;
+use crate::population::Population;
+use crate::rng::{Rng, below_u64};
+use crate::scenario::SequenceSpec;
+
+#[derive(Clone, Debug)]
+struct Runner {
+    host: u32,
+    offset: u64,
+    /// Progress (probes sent, with fraction) at `t0`.
+    x0: f64,
+    t0: f64,
+    /// Probes per second.
+    speed: f64,
+    threads: u32,
+    awake: u32,
+    version: u32,
+    alive: bool,
+    /// Index of the probe that will hit the next target.
+    next_k: Option<f64>,
+}
+
+impl Runner {
+    fn x_at(&self, t: f64) -> f64 {
+        self.x0 + self.speed * (t - self.t0)
+    }
+}
+
+pub struct Runners {
+    m: u64,
+    per_thread_offset: bool,
+    /// Sorted sequence positions of the hosts, and the host at each rank.
+    pos_sorted: Vec<u64>,
+    host_at_rank: Vec<u32>,
+    rank_of_host: Vec<u32>,
+    targetable: Fenwick<u64>,
+    susceptible: Vec<bool>,
+    reinfectable: Vec<bool>,
+    n_susceptible: usize,
+    runners: Vec<Runner>,
+    free: Vec<u32>,
+    of_host: Vec<Vec<u32>>,
+}
+
+impl Runners {
+    pub fn new(pop: &Population, spec: SequenceSpec) -> Runners {
+        let seq = Sequence::new(pop.space_bits(), spec.key);
+        let n = pop.len();
+        let mut by_pos: Vec<(u64, u32)> = pop
+            .addrs()
+            .iter()
+            .enumerate()
+            .map(|(h, &a)| (seq.pos_of(a), h as u32))
+            .collect();
+        by_pos.sort_unstable();
+        let mut rank_of_host = vec![0u32; n];
+        for (r, &(_, h)) in by_pos.iter().enumerate() {
+            rank_of_host[h as usize] = r as u32;
+        }
+        Runners {
+            m: seq.len(),
+            per_thread_offset: spec.per_thread_offset,
+            pos_sorted: by_pos.iter().map(|p| p.0).collect(),
+            host_at_rank: by_pos.iter().map(|p| p.1).collect(),
+            rank_of_host,
+            targetable: Fenwick::new(n),
+            susceptible: vec![false; n],
+            reinfectable: vec![false; n],
+            n_susceptible: 0,
+            runners: Vec::new(),
+            free: Vec::new(),
+            of_host: vec![Vec::new(); n],
+        }
+    }
+
+    pub fn susceptible_count(&self) -> usize {
+        self.n_susceptible
+    }
+
+    /// Update `h`'s target flag; true if it just became a target.
+    fn update_target(&mut self, h: u32) -> bool {
+        let r = self.rank_of_host[h as usize] as usize;
+        let on = self.susceptible[h as usize] || self.reinfectable[h as usize];
+        let was = self.targetable.get(r) == 1;
+        self.targetable.set(r, u64::from(on));
+        on && !was
+    }
+
+    /// Returns true if `h` just became a target (runners must be re-aimed).
+    pub fn set_susceptible(&mut self, h: u32, on: bool) -> bool {
+        if self.susceptible[h as usize] != on {
+            self.susceptible[h as usize] = on;
+            if on {
+                self.n_susceptible += 1;
+            } else {
+                self.n_susceptible -= 1;
+            }
+        }
+        self.update_target(h)
+    }
+
+    /// Returns true if `h` just became a target.
+    pub fn set_reinfectable(&mut self, h: u32, on: bool) -> bool {
+        self.reinfectable[h as usize] = on;
+        self.update_target(h)
+    }
+
+    /// Start one more instance on `h`: one runner, or one per thread.
+    pub fn add_instance(&mut self, h: u32, threads: u32, awake: u32, t: f64) {
+        let make = |offset: u64, threads: u32, awake: u32| Runner {
+            host: h,
+            offset,
+            x0: 0.0,
+            t0: t,
+            speed: 0.0,
+            threads,
+            awake,
+            version: 0,
+            alive: true,
+            next_k: None,
+        };
+        let new: Vec<Runner> = if self.per_thread_offset {
+            (0..threads)
+                .map(|j| {
+                    make(
+                        (j as u128 * self.m as u128 / threads as u128) as u64,
+                        1,
+                        u32::from(j < awake),
+                    )
+                })
+                .collect()
+        } else {
+            vec![make(0, threads, awake)]
+        };
+        for r in new {
+            let id = match self.free.pop() {
+                Some(id) => {
+                    let v = self.runners[id as usize].version.wrapping_add(1);
+                    self.runners[id as usize] = Runner { version: v, ..r };
+                    id
+                }
+                None => {
+                    self.runners.push(r);
+                    self.runners.len() as u32 - 1
+                }
+            };
+            self.of_host[h as usize].push(id);
+        }
+    }
+
+    /// `h`'s infection is over: its runners stop.
+    pub fn remove_host(&mut self, h: u32) {
+        for id in std::mem::take(&mut self.of_host[h as usize]) {
+            let r = &mut self.runners[id as usize];
+            r.alive = false;
+            r.version = r.version.wrapping_add(1);
+            self.free.push(id);
+        }
+    }
+
+    /// One sleeping thread of `h` wakes: a uniform one among its runners.
+    pub fn wake_one(&mut self, h: u32, rng: &mut Rng) {
+        let ids = &self.of_host[h as usize];
+        let asleep: u64 = ids
+            .iter()
+            .map(|&id| (self.runners[id as usize].threads - self.runners[id as usize].awake) as u64)
+            .sum();
+        if asleep == 0 {
+            return;
+        }
+        let mut u = below_u64(rng, asleep);
+        for &id in ids {
+            let r = &mut self.runners[id as usize];
+            let s = (r.threads - r.awake) as u64;
+            if u < s {
+                r.awake += 1;
+                return;
+            }
+            u -= s;
+        }
+    }
+
+    /// Where the runner next hits a target, from progress `x`: the probe index.
+    fn aim(&self, r: &Runner, x: f64) -> Option<f64> {
+        let total = self.targetable.total();
+        if total == 0 {
+            return None;
+        }
+        let k = x.floor();
+        let cur = (r.offset + (k as u64) % self.m) % self.m;
+        let rank = self.pos_sorted.partition_point(|&p| p < cur);
+        let before = self.targetable.prefix(rank);
+        let (j, wrap) = if before < total {
+            (self.targetable.find(before), 0)
+        } else {
+            (self.targetable.find(0), self.m)
+        };
+        let d = self.pos_sorted[j] + wrap - cur;
+        Some(k + d as f64)
+    }
+
+    /// Re-aim runner `id` at time `t`; returns its next hit time if it has one.
+    fn reaim(&mut self, id: u32, t: f64) -> Option<f64> {
+        let r = &self.runners[id as usize];
+        if !r.alive || r.speed <= 0.0 {
+            let r = &mut self.runners[id as usize];
+            r.next_k = None;
+            return None;
+        }
+        let x = r.x_at(t);
+        let next = self.aim(r, x);
+        let r = &mut self.runners[id as usize];
+        r.x0 = x;
+        r.t0 = t;
+        r.version = r.version.wrapping_add(1);
+        r.next_k = next;
+        next.map(|k| t + (k + 1.0 - x) / r.speed)
+    }
+
+    /// The host's speed inputs changed (awake threads, phase): update its runners.
+    /// Returns `(time, runner id, version)` of each new hit to schedule.
+    /// `per_thread_units` is the rate of one awake thread [rate units] (0 when
+    /// the host does not spread).
+    pub fn host_speed_changed(
+        &mut self,
+        h: u32,
+        t: f64,
+        per_thread_units: f64,
+    ) -> Vec<(f64, u32, u32)> {
+        let ids = self.of_host[h as usize].clone();
+        let mut out = Vec::new();
+        for id in ids {
+            let r = &mut self.runners[id as usize];
+            r.x0 = r.x_at(t);
+            r.t0 = t;
+            r.speed = per_thread_units * r.awake as f64 / RATE_UNITS_PER_PROBE;
+            if let Some(when) = self.reaim(id, t) {
+                out.push((when, id, self.runners[id as usize].version));
+            }
+        }
+        out
+    }
+
+    /// A new target appeared: re-aim every moving runner.
+    /// Returns `(time, runner id, version, host)`.
+    pub fn retarget_all(&mut self, t: f64) -> Vec<(f64, u32, u32, u32)> {
+        let mut out = Vec::new();
+        for id in 0..self.runners.len() as u32 {
+            let r = &self.runners[id as usize];
+            if !r.alive || r.speed <= 0.0 {
+                continue;
+            }
+            let host = r.host;
+            if let Some(when) = self.reaim(id, t) {
+                out.push((when, id, self.runners[id as usize].version, host));
+            }
+        }
+        out
+    }
+
+    /// Runner `id` (at `version`) reaches its target at `t`. Returns the host
+    /// there and the time of the runner's next hit, or `None` if the entry is
+    /// stale.
+    pub fn fire(&mut self, id: u32, version: u32, t: f64) -> Option<(u32, Option<(f64, u32)>)> {
+        let r = &self.runners[id as usize];
+        if !r.alive || r.version != version {
+            return None;
+        }
+        let k = r.next_k?;
+        let pos = (r.offset + (k as u64) % self.m) % self.m;
+        let rank = self.pos_sorted.partition_point(|&p| p < pos);
+        let target = self.host_at_rank[rank];
+        debug_assert_eq!(self.pos_sorted[rank], pos);
+        // The probe is sent: progress is exactly k + 1 now.
+        let r = &mut self.runners[id as usize];
+        r.x0 = k + 1.0;
+        r.t0 = t;
+        let next = self
+            .reaim(id, t)
+            .map(|when| (when, self.runners[id as usize].version));
+        Some((target, next))
+    }
+}
