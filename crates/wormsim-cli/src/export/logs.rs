@@ -88,13 +88,13 @@ pub fn summary(a: &Analysis, elapsed: f64) -> String {
             }
         );
     }
-    let _ = writeln!(o, "  requests {:>22}", r.requests);
+    let _ = writeln!(o, "  {:<28}{:>12}", "requests", r.requests);
     for c in Class::ALL {
-        let _ = writeln!(o, "    {:<14} {:>14}", c.name(), r.by_class[c.index()]);
+        let _ = writeln!(o, "    {:<26}{:>12}", c.name(), r.by_class[c.index()]);
     }
-    let _ = writeln!(o, "  worm requests {:>17}", r.worm_requests());
-    let _ = writeln!(o, "  other lines (not requests) {:>4}", r.not_requests);
-    let _ = write!(o, "  malformed lines {:>15}", r.malformed);
+    let _ = writeln!(o, "  {:<28}{:>12}", "worm requests", r.worm_requests());
+    let _ = writeln!(o, "  {:<28}{:>12}", "not requests", r.not_requests);
+    let _ = write!(o, "  {:<28}{:>12}", "malformed lines", r.malformed);
     if !r.malformed_examples.is_empty() {
         let shown: Vec<String> = r
             .malformed_examples
@@ -107,13 +107,13 @@ pub fn summary(a: &Analysis, elapsed: f64) -> String {
         } else {
             ""
         };
-        let _ = write!(o, "  (first: {}{more})", shown.join(", "));
+        let _ = write!(o, "  first: {}{more}", shown.join(", "));
     }
     o.push('\n');
     if let Some(m) = r.malformed_examples.first() {
         let _ = writeln!(o, "    e.g. {}:{}: {}", m.file, m.line, m.why);
     }
-    let _ = write!(o, "  worm sources {:>18}", a.sources.len());
+    let _ = write!(o, "  {:<28}{:>12}", "worm sources", a.sources.len());
     if let (Some(first), Some(last)) = (
         a.sources
             .iter()
@@ -124,9 +124,9 @@ pub fn summary(a: &Analysis, elapsed: f64) -> String {
             .map(|s| s.last_seen)
             .reduce(|x, y| if y > x { y } else { x }),
     ) {
-        let _ = write!(o, "  (first seen {first}, last seen {last})");
+        let _ = write!(o, "  first seen {first}, last seen {last}");
     }
     o.push('\n');
-    let _ = writeln!(o, "  bin {:>25} s", a.bin);
+    let _ = writeln!(o, "  {:<28}{:>12}", "bin [s]", a.bin);
     o
 }
