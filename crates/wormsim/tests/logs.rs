@@ -447,3 +447,36 @@ mod hostile {
         assert!(e.to_string().contains("larger --bin"), "{e}");
     }
 }
+
+/// Inputs that once crashed the `logs_parse` fuzz target, replayed in every format.
+mod fuzz_regressions {
+    use super::*;
+
+    #[test]
+    fn replay() {
+        let dir = fixture("fuzz-regressions");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let data = std::fs::read(e.unwrap().path()).unwrap();
+            for format in [
+                None,
+                Some(Format::Common),
+                Some(Format::Combined),
+                Some(Format::Error),
+                Some(Format::W3c),
+            ] {
+                let a = scan_bytes(
+                    &data,
+                    Options {
+                        format,
+                        ..Options::default()
+                    },
+                );
+                let r = &a.report;
+                assert_eq!(r.lines, r.requests + r.not_requests + r.malformed);
+            }
+            n += 1;
+        }
+        assert!(n >= 1);
+    }
+}

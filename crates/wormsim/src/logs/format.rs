@@ -443,13 +443,16 @@ fn access(line: &[u8], need_combined: bool) -> Parsed {
 
 /// Parse an Apache `error_log` line.
 fn error_line(line: &[u8], offset: f64) -> Parsed {
-    let Some(close) = memchr::memchr(b']', line) else {
+    let Some(body) = line.strip_prefix(b"[") else {
+        return Parsed::Malformed("not an error_log line (no [time] at the start)");
+    };
+    let Some(close) = memchr::memchr(b']', body) else {
         return Parsed::Malformed("not an error_log line");
     };
-    let Some((local, fraction)) = error_time(&line[1..close]) else {
+    let Some((local, fraction)) = error_time(&body[..close]) else {
         return Parsed::Malformed("bad error_log timestamp");
     };
-    let rest = &line[close + 1..];
+    let rest = &body[close + 1..];
     let Some(c) = memchr::memmem::find(rest, b"[client ") else {
         return Parsed::NotRequest;
     };
@@ -598,6 +601,9 @@ mod tests {
             b"[Thu Jul 19 10:12:01 2001] [error] [client 1.2.3.x] x",
             b"[Thu Jul 19 10:12:01 2001] [error] [client 1.2.3.4",
             b"[no closing bracket",
+            // Found by fuzzing (logs_parse): `]` first on a line of a forced error_log.
+            b"]",
+            b"x] [error] [client 1.2.3.4] x",
         ] {
             assert!(
                 matches!(
