@@ -111,6 +111,7 @@ write("ex010719.log", int(total * 0.10), w3c,
 write("error_log", int(total * 0.05), error)
 PY
 ls -l "$TMP"
+sync  # flush the generated files now, not during the measured runs
 head -c "$((SIZE_MB * 100000))" "$TMP/access_log" > "$TMP/access_log.10pct"
 
 run() {
@@ -118,19 +119,23 @@ run() {
     local bytes
     bytes=$(cat "$@" | wc -c)
     /usr/bin/time -v "$BIN" logs "$@" --out "$TMP/out" > "$TMP/summary.txt" 2> "$TMP/time.txt"
-    local wall rss
+    local wall rss user sys
     wall=$(grep 'Elapsed (wall clock)' "$TMP/time.txt" | awk '{print $NF}')
     rss=$(grep 'Maximum resident set size' "$TMP/time.txt" | awk '{print $NF}')
+    user=$(grep 'User time (seconds)' "$TMP/time.txt" | awk '{print $NF}')
+    sys=$(grep 'System time (seconds)' "$TMP/time.txt" | awk '{print $NF}')
     local secs
     secs=$(echo "$wall" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
     echo "--- $label"
-    sed -n '1p;/worm requests/p;/malformed lines/p;/worm sources/p' "$TMP/summary.txt" | cut -c1-100
-    awk -v b="$bytes" -v s="$secs" -v r="$rss" -v l="$label" 'BEGIN {
-        printf "RESULT %s: input %.1f MB, wall %.2f s, throughput %.1f MB/s, peak RSS %.1f MB\n",
-               l, b/1e6, s, b/1e6/s, r/1024 }'
+    sed -n '1p;/worm requests/p;/malformed lines/p;/worm sources/p' "$TMP/summary.txt"
+    # Wall-clock throughput depends on what else the (shared) machine is doing;
+    # CPU throughput (bytes per CPU second, user + system) much less so.
+    awk -v b="$bytes" -v s="$secs" -v r="$rss" -v l="$label" -v u="$user" -v y="$sys" 'BEGIN {
+        printf "RESULT %s: input %.1f MB, wall %.2f s (%.1f MB/s), CPU %.2f s (%.1f MB/CPU-s), peak RSS %.1f MB\n",
+               l, b/1e6, s, b/1e6/s, u+y, b/1e6/(u+y), r/1024 }'
 }
 
-echo "==> running $BIN logs"
+echo "==> running $BIN logs (load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
 run "10% (access_log prefix)" "$TMP/access_log.10pct"
 run "full (3 files)" "$TMP/access_log" "$TMP/ex010719.log" "$TMP/error_log"
 echo "==> machine: $(nproc) cores; $(lscpu | sed -n 's/^Model name: *//p'); $(date -u +%Y-%m-%d)"

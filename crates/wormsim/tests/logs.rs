@@ -444,7 +444,7 @@ mod hostile {
                1.1.1.1 - - [19/Jul/2101:10:00:00 +0000] \"GET /default.ida HTTP/1.0\" 404 5\n"[..],
         );
         let e = s.finish().unwrap_err();
-        assert!(e.to_string().contains("larger --bin"), "{e}");
+        assert!(e.to_string().contains("larger bin width"), "{e}");
     }
 }
 

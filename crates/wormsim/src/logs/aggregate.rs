@@ -37,10 +37,10 @@ pub const MAX_SERIES_ROWS: i64 = 1_000_000;
 /// Why aggregation failed.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum AggregateError {
-    #[error("bin: {0} s is not allowed; give a whole number of seconds >= 1")]
+    #[error("bin width {0} s is out of range; use a whole number of seconds from 1 to 3162240000 (100 years)")]
     Bin(u64),
     #[error(
-        "the worm requests span {first} to {last}, {rows} bins of {bin} s (at most {max}); give a larger --bin"
+        "the worm requests span {first} to {last}, {rows} bins of {bin} s (at most {max}); use a larger bin width (--bin)"
     )]
     TooManyBins {
         first: SimTime,
