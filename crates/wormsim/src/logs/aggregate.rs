@@ -37,7 +37,9 @@ pub const MAX_SERIES_ROWS: i64 = 1_000_000;
 /// Why aggregation failed.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum AggregateError {
-    #[error("bin width {0} s is out of range; use a whole number of seconds from 1 to 3162240000 (100 years)")]
+    #[error(
+        "bin width {0} s is out of range; use a whole number of seconds from 1 to 3162240000 (100 years)"
+    )]
     Bin(u64),
     #[error(
         "the worm requests span {first} to {last}, {rows} bins of {bin} s (at most {max}); use a larger bin width (--bin)"
