@@ -33,7 +33,7 @@
 //! ```
 //!
 //! The formats and the classification rules, with their sources, are in
-//! [`format`] and [`classify`]; `docs/logs.md` gives the whole picture.
+//! [`format`](mod@format) and [`classify`]; `docs/logs.md` gives the whole picture.
 
 pub mod aggregate;
 pub mod classify;

@@ -1,13 +1,13 @@
 //! Per-source records and the binned series of worm requests.
 //!
-//! Memory: one [`SourceState`] per distinct worm source, plus one entry per
+//! Memory: one record per distinct worm source, plus one entry per
 //! distinct (source, bin) pair and per non-empty bin. It grows with the number
 //! of sources and the time they span, not with the number of lines read.
 
 use super::classify::Class;
 use super::source::SourceId;
 use crate::time::SimTime;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Columns of the series (`series.csv`), shared with the darknet telescope.
 pub const SERIES_COLUMNS: [&str; 5] = [
@@ -94,10 +94,13 @@ pub struct SourceRow {
 }
 
 /// Accumulates worm requests in any time order.
+///
+/// Sources are kept in a hash map for speed; every output is sorted (sources by
+/// address, rows by time), so no hash order ever reaches an output.
 #[derive(Clone, Debug)]
 pub struct Aggregator {
     bin: u64,
-    sources: BTreeMap<SourceId, SourceState>,
+    sources: HashMap<SourceId, SourceState>,
     probes: BTreeMap<i64, u64>,
 }
 
@@ -112,7 +115,7 @@ impl Aggregator {
         }
         Ok(Aggregator {
             bin,
-            sources: BTreeMap::new(),
+            sources: HashMap::new(),
             probes: BTreeMap::new(),
         })
     }
@@ -184,23 +187,25 @@ impl Aggregator {
                 max: MAX_SERIES_ROWS,
             });
         }
-        let mut new = BTreeMap::<i64, u64>::new();
-        let mut unique = BTreeMap::<i64, u64>::new();
+        // Counts per bin, indexed from the first bin (sums: order-free).
+        let at = |b: i64| (b - b0) as usize;
+        let mut new = vec![0u64; rows as usize];
+        let mut unique = vec![0u64; rows as usize];
         for s in self.sources.values() {
-            *new.entry(s.bins[0]).or_insert(0) += 1;
+            new[at(s.bins[0])] += 1;
             for &b in &s.bins {
-                *unique.entry(b).or_insert(0) += 1;
+                unique[at(b)] += 1;
             }
         }
         let mut cumulative = 0;
         Ok((b0..=b1)
             .map(|b| {
-                let n = new.get(&b).copied().unwrap_or(0);
+                let n = new[at(b)];
                 cumulative += n;
                 SeriesRow {
                     time: SimTime(b as f64 * self.bin as f64),
                     probes_seen: self.probes.get(&b).copied().unwrap_or(0),
-                    unique_sources: unique.get(&b).copied().unwrap_or(0),
+                    unique_sources: unique[at(b)],
                     new_sources: n,
                     cumulative_sources: cumulative,
                 }
@@ -210,8 +215,9 @@ impl Aggregator {
 
     /// Per-source records, sorted by source (see [`SourceId`]'s order).
     pub fn sources(&self) -> Vec<SourceRow> {
-        self.sources
-            .iter()
+        let mut ids: Vec<(&SourceId, &SourceState)> = self.sources.iter().collect();
+        ids.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        ids.into_iter()
             .map(|(id, s)| SourceRow {
                 source: id.clone(),
                 first_seen: SimTime(s.first),
