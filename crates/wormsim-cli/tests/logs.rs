@@ -222,6 +222,28 @@ fn bad_arguments_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--bin"), "{}", stderr(&out));
+    // A time span too long for the bin.
+    let span = dir.path().join("span.log");
+    std::fs::write(
+        &span,
+        "1.1.1.1 - - [19/Jul/2001:10:00:00 +0000] \"GET /default.ida HTTP/1.0\" 404 5\n\
+         1.1.1.1 - - [19/Jul/2101:10:00:00 +0000] \"GET /default.ida HTTP/1.0\" 404 5\n",
+    )
+    .unwrap();
+    let out = wormsim()
+        .arg("logs")
+        .arg(&span)
+        .args(["--bin", "60", "--out"])
+        .arg(dir.path().join("o2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("larger bin width"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("o2").exists());
     // Bad offset, bad format.
     wormsim()
         .arg("logs")
