@@ -35,6 +35,17 @@ pub enum Command {
         after_help = "Examples:\n  wormsim check my.toml\n  wormsim check codered-v2-2001-07-19"
     )]
     Check(CheckArgs),
+    /// Find Code Red, Code Red II and Nimda requests in web-server logs.
+    ///
+    /// Reads Apache common/combined access logs, Apache error_log and IIS W3C
+    /// extended logs (plain or gzip, detected by content), and writes the binned
+    /// series (series.csv, the input of `wormsim fit`) and one row per worm source
+    /// (sources.csv).
+    #[command(after_help = "Examples:\n  \
+        wormsim logs /var/log/apache/access_log*\n  \
+        wormsim logs ex010719.log ex010720.log.gz --format w3c --bin 600 --out out/iis\n  \
+        wormsim logs error_log --error-utc-offset -07:00")]
+    Logs(LogsArgs),
 }
 
 #[derive(Args)]
@@ -77,6 +88,42 @@ pub struct PresetsArgs {}
 pub struct CheckArgs {
     /// A preset name or a path to a scenario .toml file.
     pub scenario: String,
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Log files to read (plain or gzip); `-` reads standard input.
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Log format of every file; `auto` detects it per file from its first valid line.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Auto)]
+    pub format: LogFormatArg,
+    /// Width of the series bins [s]; bins start at multiples of it since 1970-01-01T00:00:00Z.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub bin: u64,
+    /// Output directory for series.csv and sources.csv.
+    #[arg(long, value_name = "DIR", default_value = "out/logs")]
+    pub out: PathBuf,
+    /// UTC offset of error_log times, which carry none (e.g. -07:00); default UTC.
+    #[arg(
+        long,
+        value_name = "OFFSET",
+        default_value = "+00:00",
+        allow_hyphen_values = true
+    )]
+    pub error_utc_offset: String,
+    /// Print nothing on success (warnings still go to stderr).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormatArg {
+    Auto,
+    Common,
+    Combined,
+    Error,
+    W3c,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -28,6 +28,8 @@ pub fn is_input_error(err: &anyhow::Error) -> bool {
             || e.is::<wormsim::engine::SetupError>()
             || e.is::<wormsim::population::PopulationError>()
             || e.is::<wormsim::time::TimeParseError>()
+            || e.is::<wormsim::logs::LogError>()
+            || e.is::<wormsim::logs::AggregateError>()
     })
 }
 

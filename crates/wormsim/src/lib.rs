@@ -32,6 +32,7 @@
 //! - [`population`]: vulnerable hosts and their addresses.
 //! - [`scenario`]: the TOML format; [`preset`]: the built-in scenarios.
 //! - [`engine`]: the exact engines and the per-probe reference.
+//! - [`logs`]: Code Red / Nimda requests in web-server logs, as series and sources.
 //! - [`observe`]: observers (the time series); [`summary`]: run summaries.
 //! - [`rng`]: named random streams; [`schedule`]: piecewise-constant rates.
 
@@ -39,6 +40,7 @@ pub mod calendar;
 pub mod checkpoint;
 pub mod engine;
 pub mod fenwick;
+pub mod logs;
 pub mod observe;
 pub mod population;
 pub mod preset;
