@@ -34,10 +34,13 @@
 //! - [`engine`]: the exact engines and the per-probe reference.
 //! - [`observe`]: observers (the time series); [`summary`]: run summaries.
 //! - [`rng`]: named random streams; [`schedule`]: piecewise-constant rates.
+//! - [`model`]: analytic models (RCS, SI, SIR, two-factor, AAWP) and an adaptive
+//!   ODE integrator.
 
 pub mod calendar;
 pub mod engine;
 pub mod fenwick;
+pub mod model;
 pub mod observe;
 pub mod population;
 pub mod preset;
