@@ -25,7 +25,7 @@
 //! use wormsim::model::ode::Rk45;
 //! // The SI ODE with β = K agrees with the RCS logistic through the same point.
 //! let si = Si::new(1.8, 360_000.0, 1.0).unwrap();
-//! let rcs = si.as_rcs();
+//! let rcs = si.as_rcs().unwrap();
 //! let sol = trajectory(&si, &[0.0, 4.0, 8.0], &Rk45::new(1e-10, 1e-8).unwrap()).unwrap();
 //! let i8 = si.cumulative(sol.state(2));
 //! assert!((i8 / rcs.cumulative(8.0) - 1.0).abs() < 1e-7);
