@@ -35,11 +35,12 @@
 //! - [`observe`]: observers (the time series); [`summary`]: run summaries.
 //! - [`rng`]: named random streams; [`schedule`]: piecewise-constant rates.
 //! - [`model`]: analytic models (RCS, SI, SIR, two-factor, AAWP) and an adaptive
-//!   ODE integrator.
+//!   ODE integrator; [`fit`]: fitting them to series, with profile-likelihood intervals.
 
 pub mod calendar;
 pub mod engine;
 pub mod fenwick;
+pub mod fit;
 pub mod model;
 pub mod observe;
 pub mod population;
