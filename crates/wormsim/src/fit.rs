@@ -341,6 +341,8 @@ pub struct Fit {
     pub converged: bool,
     /// Times the fit was restarted because a profile found a lower objective.
     pub refits: usize,
+    /// Caveats about this fit (approximate interval ends, budget exhausted).
+    pub warnings: Vec<String>,
 }
 
 impl Fit {
@@ -359,8 +361,8 @@ fn settings(model: ModelKind, profile: bool) -> Settings {
         Settings {
             f_tol: f_tol.max(1e-7),
             x_tol: 1e-5,
-            max_evaluations: 600 * dim,
-            max_restarts: 2,
+            max_evaluations: 400 * dim,
+            max_restarts: 1,
         }
     } else {
         Settings {
@@ -452,7 +454,7 @@ pub fn fit(obs: &Observations, model: ModelKind, opts: &FitOptions) -> Result<Fi
     };
     let extra_evals = rcs_problem.evaluations.get();
 
-    let mut ends = vec![(None, None); model.params().len()];
+    let mut ends = vec![(profile::End::Open, profile::End::Open); model.params().len()];
     let mut inside: Vec<Vec<f64>> = Vec::new();
     let mut refits = 0;
     if opts.intervals {
@@ -498,10 +500,31 @@ pub fn fit(obs: &Observations, model: ModelKind, opts: &FitOptions) -> Result<Fi
         .map(|(k, spec)| Estimate {
             spec: *spec,
             value: theta[k],
-            lower: ends[k].0.map(|v| to_nat(k, v)),
-            upper: ends[k].1.map(|v| to_nat(k, v)),
+            lower: ends[k].0.value().map(|v| to_nat(k, v)),
+            upper: ends[k].1.value().map(|v| to_nat(k, v)),
         })
         .collect();
+    let mut warnings = Vec::new();
+    if opts.intervals {
+        for (k, spec) in model.params().iter().enumerate() {
+            for (which, end) in [("lower", ends[k].0), ("upper", ends[k].1)] {
+                if let profile::End::Rough(_) = end {
+                    warnings.push(format!(
+                        "{}: the {which} interval end is approximate: the profile likelihood \
+                         jumps there instead of crossing the threshold smoothly (the data \
+                         identify this model poorly)",
+                        spec.name
+                    ));
+                }
+            }
+        }
+        if !converged {
+            warnings.push(
+                "the optimiser stopped at its evaluation budget before meeting its tolerances"
+                    .into(),
+            );
+        }
+    }
     let band = if opts.intervals {
         let mut lo = fitted.clone();
         let mut hi = fitted.clone();
@@ -539,6 +562,7 @@ pub fn fit(obs: &Observations, model: ModelKind, opts: &FitOptions) -> Result<Fi
         evaluations: problem.evaluations.get() + extra_evals,
         converged,
         refits,
+        warnings,
     })
 }
 

@@ -10,8 +10,11 @@
 //! dimension-adapted ones `(1, 1 + 2/n, 3/4 − 1/(2n), 1 − 1/n)`.
 //!
 //! The search stops when the spread of objective values in the simplex is at most
-//! `f_tol` **and** every vertex is within `x_tol` of the best one (per coordinate),
-//! or after `max_evaluations`. A *restart* builds a fresh simplex around the best
+//! `f_tol` **and** every vertex is within `x_tol` of the best one (per coordinate);
+//! when the best value has not improved by more than `f_tol` in the last `40n + 40`
+//! evaluations while the spread is below `1000 f_tol` (a flat valley of an
+//! unidentifiable parameter, or a noise floor such as an ODE solution's error,
+//! where going on buys nothing); or after `max_evaluations`. A *restart* builds a fresh simplex around the best
 //! point; restarts repeat until one improves the objective by less than `f_tol`,
 //! which guards against the simplex collapsing early (a known failure of the
 //! method in more than a couple of dimensions). Everything is deterministic: no
@@ -137,6 +140,11 @@ where
     let mut xe = vec![0.0; n];
     let mut xc = vec![0.0; n];
     let mut converged = false;
+    // Stall detection: the evaluation count when the best value last improved by
+    // more than f_tol.
+    let mut record = vals.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut record_at = evaluations;
+    let stall = 40 * n + 40;
 
     loop {
         // Stable sort: ties keep their earlier order (Lagarias et al.).
@@ -147,9 +155,17 @@ where
             .iter()
             .flat_map(|p| p.iter().zip(&pts[lo]).map(|(a, b)| (a - b).abs()))
             .fold(0.0, f64::max);
-        if (spread <= s.f_tol || (vals[hi].is_infinite() && vals[lo].is_infinite()))
-            && x_spread <= s.x_tol
-        {
+        let all_inf = vals[hi].is_infinite() && vals[lo].is_infinite();
+        if (spread <= s.f_tol || all_inf) && x_spread <= s.x_tol {
+            converged = true;
+            break;
+        }
+        if vals[lo] < record - s.f_tol {
+            record = vals[lo];
+            record_at = evaluations;
+        } else if evaluations - record_at > stall && spread <= 1e3 * s.f_tol {
+            // No progress for a while, and the simplex is nearly level: a noise
+            // floor (e.g. ODE error) or a flat valley. Further work buys nothing.
             converged = true;
             break;
         }

@@ -34,9 +34,9 @@ impl<'a> Problem<'a> {
             inc: obs.increments(),
             tick: opts.aawp_tick_hours,
             space: opts.aawp_space,
-            solver: Rk45::new(1e-10, 1e-8)
+            solver: Rk45::new(1e-9, 1e-8)
                 .expect("valid tolerances")
-                .with_max_steps(20_000),
+                .with_max_steps(10_000),
             evaluations: Cell::new(0),
         }
     }

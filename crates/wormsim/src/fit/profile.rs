@@ -14,8 +14,9 @@
 //! by false position (Illinois) on the signed root `√P_k − √3.841`, which is nearly
 //! linear. Each profile point re-minimises the other parameters with Nelder–Mead,
 //! warm-started from the nearest point already profiled. An end that is not reached
-//! before the parameter's box (`e^±50` for log-scale parameters) is reported as
-//! open. A profile point below the minimum means the first fit stopped short; the
+//! within a factor `e^10 ≈ 22,000` of the estimate (log-scale parameters, and never
+//! past their box `e^±50`) or within 20 data spans (RCS `T`) is reported as open:
+//! the data do not bound that parameter. A profile point below the minimum means the first fit stopped short; the
 //! caller refits from it.
 
 use super::Scale;
@@ -25,16 +26,43 @@ use super::problem::{LOG_BOUND, Problem};
 /// The 0.95 quantile of the χ² distribution with one degree of freedom.
 pub const CHI2_1_95: f64 = 3.841_458_820_694_124;
 
+/// Search for a log-scale parameter's interval end at most this far from the
+/// estimate, in natural-log units (a factor of e^10 ≈ 22,000); beyond, the end is
+/// open.
+pub const SEARCH_LOG: f64 = 10.0;
+/// ... and for a linear one (RCS `T`), at most this many data spans away [h].
+pub const SEARCH_LINEAR: f64 = 20.0;
+
 /// How far below the minimum a profile point must fall to count as a better fit.
 const BETTER_TOL: f64 = 1e-3;
 /// Stop refining an end when `|P − 3.841|` is below this.
 const P_TOL: f64 = 5e-3;
 
+/// One end of an interval, in internal coordinates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum End {
+    /// The profile crosses the threshold here.
+    At(f64),
+    /// The refinement closed in on a jump of the profile rather than a smooth
+    /// crossing (numerical trouble in a poorly identified model): approximate.
+    Rough(f64),
+    /// Not reached within the search range.
+    Open,
+}
+
+impl End {
+    pub fn value(self) -> Option<f64> {
+        match self {
+            End::At(v) | End::Rough(v) => Some(v),
+            End::Open => None,
+        }
+    }
+}
+
 pub(crate) enum Outcome {
-    /// Interval ends (internal coordinates; `None` = not reached) and the points
-    /// visited inside the confidence region.
+    /// Interval ends and the points visited inside the confidence region.
     Done {
-        ends: Vec<(Option<f64>, Option<f64>)>,
+        ends: Vec<(End, End)>,
         inside: Vec<Vec<f64>>,
     },
     /// A point with a lower objective than the supposed minimum.
@@ -46,7 +74,7 @@ pub(crate) fn intervals(problem: &Problem, u_hat: &[f64], f_hat: f64, s: &Settin
     let mut ends = Vec::with_capacity(u_hat.len());
     let mut inside = vec![u_hat.to_vec()];
     for k in 0..u_hat.len() {
-        let mut pair = [None, None];
+        let mut pair = [End::Open, End::Open];
         for (side, dir) in [-1.0, 1.0].into_iter().enumerate() {
             match search(problem, u_hat, f_hat, &se, k, dir, s, &mut inside) {
                 Ok(end) => pair[side] = end,
@@ -58,24 +86,34 @@ pub(crate) fn intervals(problem: &Problem, u_hat: &[f64], f_hat: f64, s: &Settin
     Outcome::Done { ends, inside }
 }
 
-/// Profile value at `u_k = v`: minimise over the other coordinates from `warm`.
+/// Profile value at `u_k = v`: minimise over the other coordinates, starting from
+/// whichever of the `warm` candidates has the lowest objective.
 fn profile_at(
     problem: &Problem,
     k: usize,
     v: f64,
-    warm: &[f64],
+    warm: &[Vec<f64>],
     se: &[f64],
     f_hat: f64,
     s: &Settings,
 ) -> (f64, Vec<f64>) {
-    let n = warm.len();
-    let mut full = warm.to_vec();
-    full[k] = v;
+    let n = warm[0].len();
+    let mut full = warm
+        .iter()
+        .map(|w| {
+            let mut u = w.clone();
+            u[k] = v;
+            let f = problem.objective(&u);
+            (f, u)
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("at least one warm start")
+        .1;
     if n == 1 {
         return (problem.objective(&full) - f_hat, full);
     }
     let others: Vec<usize> = (0..n).filter(|&j| j != k).collect();
-    let x0: Vec<f64> = others.iter().map(|&j| warm[j]).collect();
+    let x0: Vec<f64> = others.iter().map(|&j| full[j]).collect();
     let step: Vec<f64> = others.iter().map(|&j| se[j].clamp(1e-4, 1.0)).collect();
     let m = minimize(
         |x: &[f64]| {
@@ -95,6 +133,11 @@ fn profile_at(
     (m.f - f_hat, full)
 }
 
+/// `a + (b − a) x`, componentwise.
+fn lerp(a: &[f64], b: &[f64], x: f64) -> Vec<f64> {
+    a.iter().zip(b).map(|(p, q)| p + (q - p) * x).collect()
+}
+
 /// One end of the interval for coordinate `k` in direction `dir`.
 #[allow(clippy::too_many_arguments)]
 fn search(
@@ -106,13 +149,13 @@ fn search(
     dir: f64,
     s: &Settings,
     inside: &mut Vec<Vec<f64>>,
-) -> Result<Option<f64>, Vec<f64>> {
+) -> Result<End, Vec<f64>> {
     let limit = match problem.model.params()[k].scale {
-        Scale::Log => (LOG_BOUND - dir * u_hat[k]).max(0.0) * 0.999,
-        Scale::Linear => 1e4 * (1.0 + se[k]),
+        Scale::Log => ((LOG_BOUND - dir * u_hat[k]).max(0.0) * 0.999).min(SEARCH_LOG),
+        Scale::Linear => SEARCH_LINEAR * (problem.times[problem.times.len() - 1] + 1.0),
     };
     let target = CHI2_1_95;
-    let mut eval = |d: f64, warm: &[f64]| -> Result<(f64, Vec<f64>), Vec<f64>> {
+    let mut eval = |d: f64, warm: &[Vec<f64>]| -> Result<(f64, Vec<f64>), Vec<f64>> {
         let (p, u) = profile_at(problem, k, u_hat[k] + dir * d, warm, se, f_hat, s);
         if p < -BETTER_TOL {
             return Err(u);
@@ -123,37 +166,42 @@ fn search(
         Ok((p, u))
     };
 
-    // Bracket: step out until the profile passes the threshold.
-    let mut d_in = 0.0;
-    let mut p_in = 0.0;
-    let mut u_in = u_hat.to_vec();
+    // Bracket: step out until the profile passes the threshold. Warm starts: the
+    // last point, the path extrapolated linearly from the last two, and the
+    // estimate itself.
+    let (mut d_prev, mut u_prev) = (0.0, u_hat.to_vec());
+    let (mut d_in, mut p_in, mut u_in) = (0.0, 0.0, u_hat.to_vec());
     let mut d = (1.96 * se[k]).clamp(1e-8, limit.max(1e-8));
     let (d_out, p_out, u_out) = loop {
-        let (p, u) = eval(d, &u_in)?;
+        let mut warm = vec![u_in.clone(), u_hat.to_vec()];
+        if d_in > d_prev {
+            warm.push(lerp(&u_prev, &u_in, (d - d_prev) / (d_in - d_prev)));
+        }
+        let (p, u) = eval(d, &warm)?;
         if p >= target {
             break (d, p, u);
         }
         if d >= limit {
-            return Ok(None);
+            return Ok(End::Open);
         }
         let grow = if p > 1e-3 {
             (1.1 * (target / p).sqrt()).clamp(1.5, 4.0)
         } else {
             4.0
         };
-        d_in = d;
-        p_in = p;
-        u_in = u;
+        (d_prev, u_prev) = (d_in, u_in);
+        (d_in, p_in, u_in) = (d, p, u);
         d = (d * grow).min(limit);
     };
 
-    // Refine by false position on g(d) = √P(d) − √target (Illinois variant).
+    // Refine by false position on g(d) = √P(d) − √target (Illinois variant), with
+    // warm starts from both bracket ends and their interpolation.
     let sq = target.sqrt();
     let g = |p: f64| p.max(0.0).sqrt() - sq;
     let (mut a, mut ga, mut ua) = (d_in, g(p_in), u_in);
     let (mut b, mut gb, mut ub) = (d_out, g(p_out), u_out);
     if (p_out - target).abs() < P_TOL {
-        return Ok(Some(u_hat[k] + dir * b));
+        return Ok(End::At(u_hat[k] + dir * b));
     }
     let mut side = 0i8;
     for _ in 0..40 {
@@ -162,35 +210,30 @@ fn search(
         } else {
             0.5 * (a + b)
         };
-        let warm = if c - a < b - c {
-            ua.clone()
-        } else {
-            ub.clone()
-        };
+        let warm = vec![ua.clone(), ub.clone(), lerp(&ua, &ub, (c - a) / (b - a))];
         let (p, u) = eval(c, &warm)?;
-        if (p - target).abs() < P_TOL || (b - a) <= 1e-10 * (1.0 + b) {
-            return Ok(Some(u_hat[k] + dir * c));
+        if (p - target).abs() < P_TOL {
+            return Ok(End::At(u_hat[k] + dir * c));
+        }
+        if (b - a) <= 1e-7 * (1.0 + b) {
+            return Ok(End::Rough(u_hat[k] + dir * c));
         }
         let gc = g(p);
         if gc < 0.0 {
-            a = c;
-            ga = gc;
-            ua = u;
+            (a, ga, ua) = (c, gc, u);
             if side == -1 {
                 gb *= 0.5;
             }
             side = -1;
         } else {
-            b = c;
-            gb = gc;
-            ub = u;
+            (b, gb, ub) = (c, gc, u);
             if side == 1 {
                 ga *= 0.5;
             }
             side = 1;
         }
     }
-    Ok(Some(u_hat[k] + dir * (a - ga * (b - a) / (gb - ga))))
+    Ok(End::Rough(u_hat[k] + dir * 0.5 * (a + b)))
 }
 
 /// Standard errors in internal coordinates from a finite-difference Hessian `H`
