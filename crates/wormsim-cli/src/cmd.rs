@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod fit;
 pub mod presets;
 pub mod run;
 

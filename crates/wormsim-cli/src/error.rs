@@ -28,6 +28,9 @@ pub fn is_input_error(err: &anyhow::Error) -> bool {
             || e.is::<wormsim::engine::SetupError>()
             || e.is::<wormsim::population::PopulationError>()
             || e.is::<wormsim::time::TimeParseError>()
+            || e.is::<wormsim::fit::data::DataError>()
+            || e.downcast_ref::<wormsim::fit::FitError>()
+                .is_some_and(wormsim::fit::FitError::is_input)
     })
 }
 

@@ -34,5 +34,6 @@ fn run() -> anyhow::Result<ExitCode> {
         args::Command::Run(a) => cmd::run::run(&a),
         args::Command::Presets(a) => cmd::presets::run(&a),
         args::Command::Check(a) => cmd::check::run(&a),
+        args::Command::Fit(a) => cmd::fit::run(&a),
     }
 }

@@ -74,8 +74,8 @@ pub(crate) fn assess(
             let mut dev = 0.0;
             let mut chi2 = 0.0;
             let mut res = Vec::with_capacity(n);
-            for j in 0..n {
-                let (x, mu) = (inc[j], model_increment(c, j));
+            for (j, &x) in inc.iter().enumerate() {
+                let mu = model_increment(c, j);
                 let mu_pos = mu.max(1e-300);
                 ll += if x == 0.0 { 0.0 } else { x * mu_pos.ln() } - mu - ln_gamma(x + 1.0);
                 dev += 2.0 * deviance_term(x, mu);

@@ -106,7 +106,7 @@ where
         } else {
             best.converged = next.converged;
         }
-        if !(gain > s.f_tol) {
+        if gain.is_nan() || gain <= s.f_tol {
             break;
         }
     }

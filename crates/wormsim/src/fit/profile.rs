@@ -350,6 +350,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn inverse_of_a_small_matrix() {
         let m = vec![
             vec![4.0, 1.0, 0.5],

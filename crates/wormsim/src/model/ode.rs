@@ -446,6 +446,7 @@ impl Stages {
 
     /// One step: `k1` must hold `f(t, y)`. Writes the fifth-order value to `y1`,
     /// the error estimate to `err`, and `f(t + h, y1)` to `k7`.
+    #[allow(clippy::needless_range_loop)] // the stage sums read best with indices
     fn step<F>(&mut self, f: &mut F, t: f64, y: &[f64], h: f64, y1: &mut [f64], err: &mut [f64])
     where
         F: FnMut(f64, &[f64], &mut [f64]),

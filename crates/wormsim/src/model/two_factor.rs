@@ -163,6 +163,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn conserves_hosts_and_stays_non_negative() {
         let m = TwoFactor::new(0.8, 0.05, 0.06, 3.0, 1_000_000.0, 1.0).unwrap();
         let times: Vec<f64> = (0..=80).map(|i| i as f64).collect();
