@@ -791,6 +791,58 @@ mod tests {
         }
     }
 
+    /// The two-factor model, fitted to its own exact curve, reproduces the curve
+    /// (its six parameters are only weakly identified by one curve, so the test is
+    /// on the fit, the identifiable rate and the objective, not every parameter).
+    #[test]
+    fn two_factor_fits_its_own_curve() {
+        let m = crate::model::TwoFactor::new(1.8, 0.1, 0.3, 2.0, 4000.0, 1.0).unwrap();
+        let times: Vec<f64> = (0..=40).map(|i| i as f64 * 0.5).collect();
+        let c = crate::model::cumulative_at(
+            &m,
+            &times,
+            &crate::model::ode::Rk45::new(1e-11, 1e-10).unwrap(),
+        )
+        .unwrap();
+        let obs = Observations::new(&times, &c, Kind::Cumulative).unwrap();
+        let f = fit(
+            &obs,
+            ModelKind::TwoFactor,
+            &FitOptions {
+                intervals: false,
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+        // A perfect fit has deviance 0; a start-point artefact would leave hundreds.
+        assert!(f.gof.objective < 0.5, "deviance {}", f.gof.objective);
+        for (a, b) in f.fitted.iter().zip(&c) {
+            assert!((a - b).abs() < 0.01 * c[c.len() - 1], "{a} vs {b}");
+        }
+        let beta0 = f.get("beta0").unwrap().value;
+        assert!((beta0 / 1.8 - 1.0).abs() < 0.1, "beta0 {beta0}");
+    }
+
+    /// AAWP fitted to its own recurrence recovers the scan rate and population.
+    #[test]
+    fn aawp_recovers_scan_rate_and_population() {
+        let opts = FitOptions {
+            intervals: false,
+            ..FitOptions::default()
+        };
+        let m = crate::model::Aawp::new(360.0, 0.0, 1e-4, 360_000.0, 1.0, opts.aawp_space).unwrap();
+        let times: Vec<f64> = (0..=56).map(|i| i as f64 * 0.25).collect();
+        let c = m.cumulative_at(opts.aawp_tick_hours, &times).unwrap();
+        let obs = Observations::new(&times, &c, Kind::Cumulative).unwrap();
+        let f = fit(&obs, ModelKind::Aawp, &opts).unwrap();
+        let s = f.get("s").unwrap().value;
+        let n = f.get("N").unwrap().value;
+        assert!((s / 360.0 - 1.0).abs() < 0.01, "s {s}");
+        assert!((n / 360_000.0 - 1.0).abs() < 0.02, "N {n}");
+        let rate = f.derived.iter().find(|d| d.name == "scan_rate").unwrap();
+        assert!((rate.value - 6.0).abs() < 0.1, "{rate:?}");
+    }
+
     #[test]
     fn intervals_contain_the_estimate_and_band_contains_the_fit() {
         // A noisy-looking but deterministic series: the logistic rounded down.
