@@ -130,7 +130,10 @@ pub fn fit(r: &Report) -> String {
         let parts: Vec<String> = f
             .derived
             .iter()
-            .map(|d| format!("{} {} {}", d.name, num(d.value), d.unit))
+            .map(|d| match d.unit {
+                "-" => format!("{} {}", d.name, num(d.value)),
+                unit => format!("{} {} {unit}", d.name, num(d.value)),
+            })
             .collect();
         let _ = writeln!(o, "\n  derived: {}", parts.join("; "));
     }
