@@ -104,10 +104,10 @@ pub struct FitArgs {
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
     /// Use rows at or after this time (RFC 3339, or hours if the file's times are hours).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true)]
     pub from: Option<String>,
     /// Use rows at or before this time (RFC 3339, or hours if the file's times are hours).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true)]
     pub to: Option<String>,
     /// Where to write the JSON result (default: out/fit/<model>.json); the fitted
     /// curve goes beside it as <name>.fitted.csv.
@@ -120,7 +120,12 @@ pub struct FitArgs {
     #[arg(long)]
     pub no_curve: bool,
     /// AAWP tick length [s].
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
     pub tick: f64,
     /// Print nothing on success.
     #[arg(long, short)]

@@ -23,19 +23,21 @@
 //! - **Optimiser**: [`nelder_mead`] in internal coordinates (logarithms of the
 //!   positive parameters, RCS `T` as is), from a few deterministic data-driven
 //!   starting points, with restarts. No random numbers are used.
-//! - **Intervals**: 95% profile likelihood ([`profile`](self#intervals)); ends that
-//!   are not reached inside the parameter box are reported as open (`None`).
+//! - **Intervals**: 95% profile likelihood ([`profile`]); ends that are not reached
+//!   within the search range are reported as open (`None`).
 //! - **Band**: the pointwise envelope of the model curves at every parameter set
 //!   visited by the profile searches with `P <= 3.841` — an inner approximation of
 //!   the pointwise 95% profile-likelihood band of the curve.
 //!
-//! # Intervals
-//! Profile likelihood, see [`CHI2_1_95`] and the module source of `profile`. The
-//! intervals are valid when the model is right and the counts are Poisson (or the
-//! errors normal and independent for least squares). Real and simulated outbreak
-//! curves are over-dispersed (the timing of an outbreak is random, and cumulative
-//! errors are correlated), so check [`GoodnessOfFit::dispersion`]: well above 1,
-//! the intervals are too narrow.
+//! # When the intervals hold
+//! They are valid when the model is right and the counts are Poisson (or the
+//! errors normal and independent for least squares): the recovery tests
+//! (`tests/fit_recovery.rs`) check their coverage. Check
+//! [`GoodnessOfFit::dispersion`]: well above 1, the counts vary more than Poisson
+//! and the intervals are too narrow. They describe the uncertainty of the curve
+//! given one outbreak, not the variation between outbreaks (different seeds of
+//! the simulator give different `T`, for instance). Least-squares intervals on
+//! cumulative counts ignore the correlation of cumulative errors and are too narrow.
 //!
 //! # Examples
 //! ```
@@ -55,7 +57,7 @@ pub mod data;
 mod gof;
 pub mod nelder_mead;
 mod problem;
-mod profile;
+pub mod profile;
 
 pub use gof::{GoodnessOfFit, Residuals};
 pub use profile::CHI2_1_95;

@@ -269,6 +269,15 @@ fn bad_input_exits_2_naming_the_file() {
         .args(["fit", "x.csv", "--model", "rcs", "--to", "teatime"])
         .assert()
         .code(2);
+    let assert = wormsim()
+        .args(["fit", "x.csv", "--model", "aawp", "--tick", "-1"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("--tick -1: the AAWP tick must be"),
+        "{stderr}"
+    );
     assert!(
         !dir.join("never.json").exists(),
         "nothing is written on failure"

@@ -255,12 +255,19 @@ pub(crate) fn model_starts(model: ModelKind, rcs: &[f64], opts: &FitOptions) -> 
         })
         .collect(),
         ModelKind::Aawp => {
-            let kt = k * opts.aawp_tick_hours; // growth per tick
-            let s = kt * opts.aawp_space / n;
-            [(1e-6, 1e-6), (1e-3, 1e-4)]
-                .iter()
-                .map(|&(d, p)| vec![s, d * kt.max(1e-9), p * kt.max(1e-9), n, i0(n)])
-                .collect()
+            // Growth per tick; the early growth rate per tick is s N / Ω − d − p.
+            // A small grid over d and p (relative to the growth rate): with log
+            // coordinates a rate started far below its true value can sink to the
+            // flat region near zero and stay there.
+            let kt = (k * opts.aawp_tick_hours).max(1e-9);
+            let mut starts = Vec::new();
+            for d in [1e-4, 0.03, 0.3] {
+                for p in [1e-4, 0.01, 0.1] {
+                    let s = (kt * (1.0 + d + p)) * opts.aawp_space / n;
+                    starts.push(vec![s, d * kt, p * kt, n, i0(n)]);
+                }
+            }
+            starts
         }
     }
 }

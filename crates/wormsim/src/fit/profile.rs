@@ -13,11 +13,14 @@
 //! from the Wald step `1.96 SE` (SE from a finite-difference Hessian of `F`), then
 //! by false position (Illinois) on the signed root `√P_k − √3.841`, which is nearly
 //! linear. Each profile point re-minimises the other parameters with Nelder–Mead,
-//! warm-started from the nearest point already profiled. An end that is not reached
-//! within a factor `e^10 ≈ 22,000` of the estimate (log-scale parameters, and never
-//! past their box `e^±50`) or within 20 data spans (RCS `T`) is reported as open:
-//! the data do not bound that parameter. A profile point below the minimum means the first fit stopped short; the
-//! caller refits from it.
+//! started from the best of: the nearest point already profiled, the path
+//! extrapolated (or interpolated) from the last two, and the estimate. An end that
+//! is not reached within a factor `e^10 ≈ 22,000` of the estimate (log-scale
+//! parameters, and never past their box `e^±50`) or within 20 data spans (RCS `T`)
+//! is reported as open: the data do not bound that parameter. An end where the
+//! refinement closes in on a jump of the profile rather than a crossing is
+//! reported as approximate. A profile point below the minimum means the first fit
+//! stopped short; the caller refits from it.
 
 use super::Scale;
 use super::nelder_mead::{Settings, minimize};
