@@ -10,7 +10,7 @@ use std::path::PathBuf;
     about = "Exact, fast simulation of Internet worm outbreaks (Code Red and relatives).",
     long_about = "Exact, fast simulation of Internet worm outbreaks (Code Red and relatives).\n\
                   Simulation and analysis only: wormsim never touches a real network.",
-    after_help = "Examples:\n  wormsim run codered-v2-2001-07-19\n  wormsim presets\n  wormsim check my-scenario.toml"
+    after_help = "Examples:\n  wormsim run codered-v2-2001-07-19\n  wormsim presets\n  wormsim check my-scenario.toml\n  wormsim fit out/codered-v2-2001-07-19/series.csv --model rcs --to 2001-07-20T00:00:00Z"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -46,6 +46,22 @@ pub enum Command {
         wormsim logs ex010719.log ex010720.log.gz --format w3c --bin 600 --out out/iis\n  \
         wormsim logs error_log --error-utc-offset -07:00")]
     Logs(LogsArgs),
+    /// Fit an analytic model (RCS, SI, SIR, two-factor, AAWP) to a series CSV.
+    #[command(
+        long_about = "Fit an analytic model to an outbreak series and report estimates with 95% \
+                      profile-likelihood intervals and goodness of fit.\n\n\
+                      Reads wormsim's own series.csv (default column cumulative_infected), a \
+                      telescope or web-log series (time,probes_seen,unique_sources,new_sources,\
+                      cumulative_sources; default column cumulative_sources) or a plain \
+                      time,count CSV. `time` is an RFC 3339 UTC timestamp or a number of hours. \
+                      The fitted time axis is hours since the first kept row.",
+        after_help = "Examples:\n  \
+        wormsim run codered-v2-2001-07-19 --out out/crv2\n  \
+        wormsim fit out/crv2/series.csv --model rcs --to 2001-07-20T00:00:00Z\n  \
+        wormsim fit telescope.csv --model sir --objective lsq --out out/fit/sir-lsq.json\n  \
+        wormsim fit counts.csv --model aawp --column new_hosts --kind incident --no-ci"
+    )]
+    Fit(FitArgs),
 }
 
 #[derive(Args)]
@@ -113,6 +129,46 @@ pub struct LogsArgs {
     )]
     pub error_utc_offset: String,
     /// Print nothing on success (warnings still go to stderr).
+pub struct FitArgs {
+    /// The series CSV (wormsim series, telescope/web-log series, or time,count).
+    pub series: PathBuf,
+    /// The model to fit.
+    #[arg(long, value_enum)]
+    pub model: ModelArg,
+    /// Poisson likelihood of the counts per interval, or least squares on the cumulative counts.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Poisson)]
+    pub objective: ObjectiveArg,
+    /// The column to fit (default: cumulative_infected, cumulative_sources or count).
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+    /// Whether the column is cumulative or new hosts per row (default: from its name).
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    /// Use rows at or after this time (RFC 3339, or hours if the file's times are hours).
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true)]
+    pub from: Option<String>,
+    /// Use rows at or before this time (RFC 3339, or hours if the file's times are hours).
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true)]
+    pub to: Option<String>,
+    /// Where to write the JSON result (default: out/fit/<model>.json); the fitted
+    /// curve goes beside it as <name>.fitted.csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Skip the confidence intervals (much faster for the two-factor model).
+    #[arg(long)]
+    pub no_ci: bool,
+    /// Do not write the fitted-curve CSV.
+    #[arg(long)]
+    pub no_curve: bool,
+    /// AAWP tick length [s].
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
+    pub tick: f64,
+    /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -124,6 +180,24 @@ pub enum LogFormatArg {
     Combined,
     Error,
     W3c,
+pub enum ModelArg {
+    Rcs,
+    Si,
+    Sir,
+    TwoFactor,
+    Aawp,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ObjectiveArg {
+    Poisson,
+    Lsq,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum KindArg {
+    Cumulative,
+    Incident,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod logs;
+pub mod fit;
 pub mod presets;
 pub mod run;
 

@@ -30,6 +30,9 @@ pub fn is_input_error(err: &anyhow::Error) -> bool {
             || e.is::<wormsim::time::TimeParseError>()
             || e.is::<wormsim::logs::LogError>()
             || e.is::<wormsim::logs::AggregateError>()
+            || e.is::<wormsim::fit::data::DataError>()
+            || e.downcast_ref::<wormsim::fit::FitError>()
+                .is_some_and(wormsim::fit::FitError::is_input)
     })
 }
 

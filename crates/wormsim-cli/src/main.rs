@@ -35,5 +35,6 @@ fn run() -> anyhow::Result<ExitCode> {
         args::Command::Presets(a) => cmd::presets::run(&a),
         args::Command::Check(a) => cmd::check::run(&a),
         args::Command::Logs(a) => cmd::logs::run(&a),
+        args::Command::Fit(a) => cmd::fit::run(&a),
     }
 }

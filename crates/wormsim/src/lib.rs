@@ -35,12 +35,16 @@
 //! - [`logs`]: Code Red / Nimda requests in web-server logs, as series and sources.
 //! - [`observe`]: observers (the time series); [`summary`]: run summaries.
 //! - [`rng`]: named random streams; [`schedule`]: piecewise-constant rates.
+//! - [`model`]: analytic models (RCS, SI, SIR, two-factor, AAWP) and an adaptive
+//!   ODE integrator; [`fit`]: fitting them to series, with profile-likelihood intervals.
 
 pub mod calendar;
 pub mod checkpoint;
 pub mod engine;
 pub mod fenwick;
 pub mod logs;
+pub mod fit;
+pub mod model;
 pub mod observe;
 pub mod population;
 pub mod preset;

@@ -1,8 +1,10 @@
 //! CSV exporters.
 
+use crate::cmd::fit::Report;
 use std::fmt::Write;
 use wormsim::engine::{HostRecords, HostState, NO_HOST};
 use wormsim::observe::flood::{FLOOD_COLUMNS, FloodMeter};
+use wormsim::fit::data::TimePoint;
 use wormsim::observe::{COLUMNS, Series};
 use wormsim::population::{Population, fmt_addr};
 use wormsim::scenario::ProbeCount;
@@ -105,6 +107,27 @@ pub fn hosts(p: &Population, h: &HostRecords) -> String {
             fmt_addr(p.addrs()[by as usize])
         };
         let _ = writeln!(out, "{},{state},{when},{by}", fmt_addr(a));
+    }
+    out
+}
+
+/// The fitted curve of `wormsim fit`: `time,observed,fitted,lower,upper`, one row
+/// per data point. `observed` and `fitted` are cumulative counts; `lower` and
+/// `upper` bound the pointwise 95% band (empty without intervals).
+pub fn fitted(r: &Report) -> String {
+    let f = &r.fit;
+    let mut out = String::with_capacity(64 * (f.times.len() + 1));
+    out.push_str("time,observed,fitted,lower,upper\n");
+    for (j, t) in r.series.row_times.iter().enumerate() {
+        let time = match t {
+            TimePoint::At(s) => s.to_string(),
+            TimePoint::Hours(h) => format!("{h}"),
+        };
+        let (lo, hi) = match &f.band {
+            Some((lo, hi)) => (format!("{:.6}", lo[j]), format!("{:.6}", hi[j])),
+            None => (String::new(), String::new()),
+        };
+        let _ = writeln!(out, "{time},{},{:.6},{lo},{hi}", f.observed[j], f.fitted[j]);
     }
     out
 }

@@ -1,7 +1,10 @@
 //! The human-readable summary printed by `wormsim run`.
 
+use crate::cmd::fit::Report;
+use crate::export::json;
 use std::fmt::Write;
 use wormsim::scenario::Scenario;
+use wormsim::fit::Objective;
 use wormsim::summary::Summary;
 use wormsim::time::SimTime;
 
@@ -83,5 +86,130 @@ pub fn summary(s: &Summary, sc: &Scenario) -> String {
     }
     let _ = writeln!(o, "  probes sent {:>18.4e}", s.probes);
     let _ = writeln!(o, "  engine events {:>16}", s.events);
+    o
+}
+
+/// A number with about five significant digits; scientific when very large or small.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let a = x.abs();
+    if !(1e-3..1e7).contains(&a) {
+        return format!("{x:.4e}");
+    }
+    let decimals = (4 - a.log10().floor() as i32).max(0) as usize;
+    format!("{x:.decimals$}")
+}
+
+/// The table printed by `wormsim fit`.
+pub fn fit(r: &Report) -> String {
+    let f = &r.fit;
+    let s = &r.series;
+    let mut o = String::new();
+    let last = s.row_times[s.row_times.len() - 1];
+    let _ = writeln!(
+        o,
+        "fit {} ({} objective) to `{}` ({}) of {}",
+        f.model.name(),
+        f.objective.name(),
+        s.column,
+        s.kind.name(),
+        s.file
+    );
+    let _ = writeln!(
+        o,
+        "  {} of {} rows, {} to {}; time axis: hours since {}",
+        s.row_times.len(),
+        s.rows_in_file,
+        s.origin,
+        last,
+        s.origin
+    );
+    let _ = writeln!(o);
+    let ci_head = if f.intervals {
+        "95% CI (profile likelihood)"
+    } else {
+        "95% CI (not computed)"
+    };
+    let _ = writeln!(o, "  parameter       estimate   {ci_head:<30} unit");
+    for e in &f.estimates {
+        let ci = if f.intervals {
+            let end = |v: Option<f64>| v.map_or_else(|| "open".to_string(), num);
+            format!("[{}, {}]", end(e.lower), end(e.upper))
+        } else {
+            "-".to_string()
+        };
+        let mut line = format!(
+            "  {:<9} {:>14}   {:<30} {}",
+            e.spec.name,
+            num(e.value),
+            ci,
+            e.spec.unit
+        );
+        if e.spec.unit == "h" {
+            if let Some(at) = json::time_after(s.origin, e.value) {
+                line.push_str(&format!("  (at {at})"));
+            }
+        }
+        let _ = writeln!(o, "{line}");
+    }
+    if !f.derived.is_empty() {
+        let parts: Vec<String> = f
+            .derived
+            .iter()
+            .map(|d| match d.unit {
+                "-" => format!("{} {}", d.name, num(d.value)),
+                unit => format!("{} {} {unit}", d.name, num(d.value)),
+            })
+            .collect();
+        let _ = writeln!(o, "\n  derived: {}", parts.join("; "));
+    }
+    let g = &f.gof;
+    let mut gof = Vec::new();
+    if let Some(d) = g.deviance {
+        gof.push(format!("deviance {} on {} df", num(d), g.df));
+    }
+    if let Some(d) = g.dispersion {
+        gof.push(format!("dispersion {}", num(d)));
+    }
+    if let Some(r2) = g.r_squared {
+        gof.push(format!("R² {r2:.7}"));
+    }
+    gof.push(format!("RSS {}", num(g.rss)));
+    gof.push(format!("AIC {}", num(g.aic)));
+    let _ = writeln!(o, "  goodness of fit: {}", gof.join(", "));
+    let res = &g.residuals;
+    let _ = writeln!(
+        o,
+        "  residuals ({}): min {}, q1 {}, median {}, q3 {}, max {}",
+        res.kind,
+        num(res.min),
+        num(res.q1),
+        num(res.median),
+        num(res.q3),
+        num(res.max)
+    );
+    if let Some(d) = g.dispersion {
+        if d > 2.0 {
+            let _ = writeln!(
+                o,
+                "  note: dispersion {} > 2: the counts vary more than Poisson, so the intervals are too narrow",
+                num(d)
+            );
+        }
+    }
+    if f.objective == Objective::LeastSquares && f.intervals {
+        let _ = writeln!(
+            o,
+            "  note: least-squares intervals assume independent errors; cumulative counts are correlated, so they are too narrow"
+        );
+    }
+    for w in &f.warnings {
+        let _ = writeln!(o, "  warning: {w}");
+    }
     o
 }

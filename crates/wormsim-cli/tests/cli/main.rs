@@ -1,13 +1,23 @@
-//! End-to-end tests of the `wormsim` binary: one test binary, a module per command.
+//! End-to-end tests of the `wormsim` binary (assert_cmd): one test binary, a
+//! module per command.
 
 mod bad_input;
 mod check;
+mod fit;
 mod presets;
 mod run;
 
-use assert_cmd::Command;
+use std::path::PathBuf;
 
 /// The binary under test.
-pub fn wormsim() -> Command {
-    Command::cargo_bin("wormsim").expect("binary built")
+pub fn wormsim() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("wormsim").expect("the wormsim binary is built")
+}
+
+/// A fresh, empty scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch directory");
+    dir
 }
