@@ -129,6 +129,11 @@ pub struct LogsArgs {
     )]
     pub error_utc_offset: String,
     /// Print nothing on success (warnings still go to stderr).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
 pub struct FitArgs {
     /// The series CSV (wormsim series, telescope/web-log series, or time,count).
     pub series: PathBuf,
@@ -180,6 +185,9 @@ pub enum LogFormatArg {
     Combined,
     Error,
     W3c,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ModelArg {
     Rcs,
     Si,

@@ -1,8 +1,8 @@
 //! One module per subcommand.
 
 pub mod check;
-pub mod logs;
 pub mod fit;
+pub mod logs;
 pub mod presets;
 pub mod run;
 

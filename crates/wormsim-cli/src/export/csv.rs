@@ -3,8 +3,8 @@
 use crate::cmd::fit::Report;
 use std::fmt::Write;
 use wormsim::engine::{HostRecords, HostState, NO_HOST};
-use wormsim::observe::flood::{FLOOD_COLUMNS, FloodMeter};
 use wormsim::fit::data::TimePoint;
+use wormsim::observe::flood::{FLOOD_COLUMNS, FloodMeter};
 use wormsim::observe::{COLUMNS, Series};
 use wormsim::population::{Population, fmt_addr};
 use wormsim::scenario::ProbeCount;

@@ -3,8 +3,8 @@
 use crate::cmd::fit::Report;
 use crate::export::json;
 use std::fmt::Write;
-use wormsim::scenario::Scenario;
 use wormsim::fit::Objective;
+use wormsim::scenario::Scenario;
 use wormsim::summary::Summary;
 use wormsim::time::SimTime;
 

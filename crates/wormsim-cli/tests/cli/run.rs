@@ -45,10 +45,24 @@ fn preset_acceptance_figures() {
     // The per-minute series: spreading stops at 00:00 on the 20th.
     let series = read(&out.join("series.csv"));
     let mut lines = series.lines();
-    assert_eq!(lines.next(), Some(wormsim::observe::COLUMNS.join(",").as_str()));
-    let col = |name: &str| wormsim::observe::COLUMNS.iter().position(|c| *c == name).expect("column");
-    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
-    assert_eq!(rows.len(), 20 * 60 + 1, "one row per minute from 10:00 to 06:00, inclusive");
+    assert_eq!(
+        lines.next(),
+        Some(wormsim::observe::COLUMNS.join(",").as_str())
+    );
+    let col = |name: &str| {
+        wormsim::observe::COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .expect("column")
+    };
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        20 * 60 + 1,
+        "one row per minute from 10:00 to 06:00, inclusive"
+    );
     for r in &rows {
         if r[0].as_str() > "2001-07-20T00:00:00Z" {
             for c in ["new_infections", "reinfections", "instances_added"] {
@@ -59,7 +73,10 @@ fn preset_acceptance_figures() {
     }
     // Levels are consistent: susceptible + infected + patched + crashed = hosts.
     for r in &rows {
-        let n: u64 = ["susceptible", "infected", "patched", "crashed"].iter().map(|c| r[col(c)].parse::<u64>().unwrap()).sum();
+        let n: u64 = ["susceptible", "infected", "patched", "crashed"]
+            .iter()
+            .map(|c| r[col(c)].parse::<u64>().unwrap())
+            .sum();
         assert_eq!(n, 360_000, "{r:?}");
     }
     // The upstream filter on the old address starts at 22:00 on the 19th in the
@@ -67,13 +84,22 @@ fn preset_acceptance_figures() {
     // wrong clocks may already flood).
     let flood = read(&out.join("flood.csv"));
     let mut flood_rows = flood.lines();
-    assert!(flood_rows.next().unwrap().starts_with("time,target_connections_per_s"));
+    assert!(
+        flood_rows
+            .next()
+            .unwrap()
+            .starts_with("time,target_connections_per_s")
+    );
     let mut after = 0;
     for l in flood_rows {
         let f: Vec<&str> = l.split(',').collect();
         if f[0] > "2001-07-19T22:00:00Z" {
             after += 1;
-            assert_eq!(&f[1..4], ["0.000", "0.000", "0.000"], "traffic after the filter: {l}");
+            assert_eq!(
+                &f[1..4],
+                ["0.000", "0.000", "0.000"],
+                "traffic after the filter: {l}"
+            );
         }
     }
     assert!(after > 400);
