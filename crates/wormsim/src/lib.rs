@@ -34,9 +34,12 @@
 //! - [`engine`]: the exact engines and the per-probe reference.
 //! - [`observe`]: observers (the time series); [`summary`]: run summaries.
 //! - [`rng`]: named random streams; [`schedule`]: piecewise-constant rates.
+//! - [`ensemble`]: many replicates in parallel, quantiles and summary tables;
+//!   [`sweep`]: grids over scenario parameters, work units and shards.
 
 pub mod calendar;
 pub mod engine;
+pub mod ensemble;
 pub mod fenwick;
 pub mod observe;
 pub mod population;
@@ -45,4 +48,5 @@ pub mod rng;
 pub mod scenario;
 pub mod schedule;
 pub mod summary;
+pub mod sweep;
 pub mod time;
