@@ -1,8 +1,12 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod ensemble;
+pub mod merge;
 pub mod presets;
 pub mod run;
+pub mod slurm_script;
+pub mod sweep;
 
 use crate::error::input;
 use std::path::Path;

@@ -1,5 +1,8 @@
 //! Exporters: the library produces data, these render it. One module per format.
 
 pub mod csv;
+pub mod distribution;
 pub mod json;
+pub mod parquet;
+pub mod table;
 pub mod text;

@@ -8,6 +8,10 @@ mod atomic;
 mod cmd;
 mod error;
 mod export;
+mod outputs;
+mod preflight;
+mod progress;
+mod units;
 
 use std::process::ExitCode;
 
@@ -34,5 +38,9 @@ fn run() -> anyhow::Result<ExitCode> {
         args::Command::Run(a) => cmd::run::run(&a),
         args::Command::Presets(a) => cmd::presets::run(&a),
         args::Command::Check(a) => cmd::check::run(&a),
+        args::Command::Ensemble(a) => cmd::ensemble::run(&a),
+        args::Command::Sweep(a) => cmd::sweep::run(&a),
+        args::Command::Merge(a) => cmd::merge::run(&a),
+        args::Command::SlurmScript(a) => cmd::slurm_script::run(&a),
     }
 }
