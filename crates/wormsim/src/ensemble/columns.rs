@@ -209,6 +209,22 @@ mod tests {
         );
     }
 
+    /// Columns and units are documented in one place: docs/outputs.md.
+    #[test]
+    fn every_column_is_documented() {
+        let docs = include_str!("../../../../docs/outputs.md");
+        for c in SUMMARY_COLUMNS {
+            let row = format!("| `{}` | {} | {} |", c.name, c.kind.name(), c.unit);
+            assert!(
+                docs.contains(&row),
+                "docs/outputs.md lacks the row start {row}"
+            );
+        }
+        for v in SERIES_VARIABLES {
+            assert!(docs.contains(&format!("| `{}` |", v.name)), "{}", v.name);
+        }
+    }
+
     #[test]
     fn names_are_unique_and_kinds_match() {
         let scenario = crate::ensemble::tests::tiny();

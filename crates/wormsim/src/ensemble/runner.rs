@@ -84,17 +84,12 @@ mod tests {
     #[test]
     fn every_index_once_for_any_thread_count() {
         for threads in [1, 2, 7, 64] {
-            let mut seen = vec![0u32; 50];
-            run_indexed(
-                50,
-                threads,
-                |i| Ok::<_, ()>(i),
-                |i, v| {
-                    assert_eq!(i, v);
-                    seen[i] += 1;
-                    Ok(())
-                },
-            )
+            let mut seen = [0u32; 50];
+            run_indexed(50, threads, Ok::<_, ()>, |i, v| {
+                assert_eq!(i, v);
+                seen[i] += 1;
+                Ok(())
+            })
             .unwrap();
             assert!(seen.iter().all(|&c| c == 1), "threads {threads}");
         }
