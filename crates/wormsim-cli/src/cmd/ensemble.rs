@@ -41,10 +41,8 @@ pub fn run(a: &EnsembleArgs) -> anyhow::Result<ExitCode> {
     let seed = a.seed.unwrap_or(scenario.seed);
     let threads = a.threads.unwrap_or_else(default_threads);
     let choice = engine_choice(a.engine);
-    preflight::check(
-        &memory::ensemble(&scenario, a.runs, threads as u64, choice),
-        a.max_memory.as_deref(),
-    )?;
+    let estimate = memory::ensemble(&scenario, a.runs, threads as u64, choice);
+    preflight::check(&estimate, a.max_memory.as_deref())?;
 
     let pb = progress::bar(a.runs, a.quiet, "runs");
     let t0 = Instant::now();
@@ -113,10 +111,11 @@ pub fn run(a: &EnsembleArgs) -> anyhow::Result<ExitCode> {
         )?;
         writeln!(out, "  wrote {}/{{{}}}", dir.display(), names.join(", "))?;
         eprintln!(
-            "{} runs in {elapsed:.2} s ({:.1} runs/s, {threads} thread{})",
+            "{} runs in {elapsed:.2} s ({:.1} runs/s, {threads} thread{})\nmemory estimate: {}",
             a.runs,
             a.runs as f64 / elapsed.max(1e-9),
-            if threads == 1 { "" } else { "s" }
+            if threads == 1 { "" } else { "s" },
+            preflight::describe(&estimate)
         );
     }
     Ok(ExitCode::SUCCESS)

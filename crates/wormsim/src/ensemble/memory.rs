@@ -6,11 +6,12 @@
 //! in_flight = hosts · PER_HOST + reference + series
 //! ```
 //! - `PER_HOST` [bytes/host] covers one engine instance at its peak: the population
-//!   and scan rates (8), the host records and index sets of the general engine (~60,
-//!   with growth slack), the pre-drawn patch queue (up to 32), the scan-rate tree of
-//!   a lognormal worm (24) and the copies made when the run is summarised (~40).
-//!   Measured peak RSS of one `codered-v2-2001-07-19` run (360,000 hosts) is about
-//!   55 MB, i.e. ~150 bytes/host; `PER_HOST` is rounded up from that.
+//!   and scan rates (8), the host records and index sets of the general engine
+//!   (~37), the pre-drawn patch queue (16), the scan-rate tree of a lognormal worm
+//!   (24) and the copies made when the run is summarised (~30). Measured: the peak
+//!   RSS of `wormsim run codered-v2-2001-07-19` (360,000 hosts) is 31.8 MB, of which
+//!   4.7 MB is the bare process (`wormsim presets`), i.e. ~75 bytes/host;
+//!   `PER_HOST` rounds that up to 96.
 //! - `reference`: the per-probe engine's address-space map, `4 · 2^space_bits`.
 //! - `series` = bins · (1 + variables) · 8 bytes, the run's series while kept.
 //! - `outputs`: what the command keeps until it writes (all replicates' series for
@@ -27,9 +28,9 @@ use crate::scenario::Scenario;
 use rand::SeedableRng;
 
 /// Engine memory per host at its peak [bytes/host] (see the module docs).
-pub const PER_HOST: u64 = 192;
+pub const PER_HOST: u64 = 96;
 /// Fixed process overhead: binary, allocator, thread stacks [bytes].
-pub const BASE: u64 = 16 << 20;
+pub const BASE: u64 = 8 << 20;
 
 /// The parts of an estimate [bytes].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
