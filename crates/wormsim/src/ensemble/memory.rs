@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(hosts(&s), 360_000);
         // One CRv2 run: tens of MB, not GB.
         assert!(
-            a.per_run > 40 << 20 && a.per_run < 200 << 20,
+            a.per_run > 20 << 20 && a.per_run < 100 << 20,
             "{}",
             human(a.per_run)
         );
