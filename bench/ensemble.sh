@@ -13,7 +13,7 @@ RUNS=${1:-1000}
 BASE=$((RUNS / 5))
 PRESET=codered-v2-2001-07-19
 if [ ! -x /usr/bin/time ]; then
-    apt-get install -y -qq time >/dev/null
+    apt-get update -qq && apt-get install -y -qq time >/dev/null
 fi
 cargo build --release -q -p wormsim-cli
 BIN=$PWD/target/release/wormsim
