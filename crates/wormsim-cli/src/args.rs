@@ -10,7 +10,7 @@ use std::path::PathBuf;
     about = "Exact, fast simulation of Internet worm outbreaks (Code Red and relatives).",
     long_about = "Exact, fast simulation of Internet worm outbreaks (Code Red and relatives).\n\
                   Simulation and analysis only: wormsim never touches a real network.",
-    after_help = "Examples:\n  wormsim run codered-v2-2001-07-19\n  wormsim presets\n  wormsim check my-scenario.toml\n  wormsim fit out/codered-v2-2001-07-19/series.csv --model rcs --to 2001-07-20T00:00:00Z"
+    after_help = "Examples:\n  wormsim run codered-v2-2001-07-19\n  wormsim presets\n  wormsim check my-scenario.toml\n  wormsim fit out/codered-v2-2001-07-19/series.csv --model rcs --to 2001-07-20T00:00:00Z\n  wormsim ensemble codered-v2-2001-07-19 --runs 1000\n  wormsim sweep sweep.toml"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -62,6 +62,33 @@ pub enum Command {
         wormsim fit counts.csv --model aawp --column new_hosts --kind incident --no-ci"
     )]
     Fit(FitArgs),
+    /// Run many replicates of a scenario in parallel: per-run summaries, per-bin quantiles.
+    #[command(after_help = "Examples:\n  \
+        wormsim ensemble codered-v2-2001-07-19 --runs 1000\n  \
+        wormsim ensemble my.toml --runs 200 --threads 2 --seed 7 --format csv,parquet\n\n\
+        Replicate i is seeded from (seed, i): the output is byte-identical for any --threads.\n\
+        Columns and units: docs/outputs.md.")]
+    Ensemble(EnsembleArgs),
+    /// Run a parameter sweep (a sweep .toml file): replicates per grid point, in shards.
+    #[command(after_help = "Examples:\n  \
+        wormsim sweep sweep.toml\n  \
+        wormsim sweep sweep.toml --shard 1/4 --out out/s   # then: wormsim merge out/s\n  \
+        wormsim sweep sweep.toml --resume                  # finish an interrupted run\n\n\
+        Without --shard, the shard comes from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or from\n\
+        JOB_COMPLETION_INDEX with --shards N; otherwise every unit runs and the tables are merged.\n\
+        The sweep format: `wormsim::sweep` docs; columns and units: docs/outputs.md.")]
+    Sweep(SweepArgs),
+    /// Combine the work units of a sweep's shards into its tables, checking every unit is there once.
+    #[command(
+        after_help = "Examples:\n  wormsim merge out/s\n  wormsim merge node1/out node2/out --out out/all --format parquet"
+    )]
+    Merge(MergeArgs),
+    /// Write a Slurm job-array script that runs a sweep's shards, then a dependent merge job.
+    #[command(after_help = "Examples:\n  \
+        wormsim slurm-script sweep.toml --tasks 8 --output sweep.sbatch\n  \
+        bash sweep.sbatch        # submits the array and the merge that waits for it\n  \
+        sbatch sweep.sbatch      # submits the array only; merge by hand later")]
+    SlurmScript(SlurmScriptArgs),
 }
 
 #[derive(Args)]
@@ -219,6 +246,129 @@ pub enum EngineArg {
     Auto,
     General,
     Reference,
+}
+
+/// Output table formats (one file per table and format).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TableFormat {
+    Csv,
+    Json,
+    Parquet,
+}
+
+#[derive(Args)]
+pub struct EnsembleArgs {
+    /// A preset name (see `wormsim presets`) or a path to a scenario .toml file.
+    pub scenario: String,
+    /// Number of replicates.
+    #[arg(long, value_name = "N")]
+    pub runs: u64,
+    /// Worker threads (default: the available cores). The output does not depend on it.
+    #[arg(long, value_name = "T")]
+    pub threads: Option<usize>,
+    /// Base random seed (default: the scenario's `seed`); replicate i uses (seed, i).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory (default: out/<scenario name>-ensemble).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Table formats, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "csv")]
+    pub format: Vec<TableFormat>,
+    /// Which engine: the fastest exact one, the general exact one, or the per-probe reference.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub engine: EngineArg,
+    /// Refuse to start if the memory estimate exceeds this (e.g. 512M, 4G).
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
+    /// No progress bar and no summary table.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// The sweep file (.toml).
+    pub sweep: PathBuf,
+    /// Output directory (default: out/<sweep name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only the units whose id mod N = K.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Shard count N when the shard index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u64>,
+    /// Skip the units already in the output directory.
+    #[arg(long)]
+    pub resume: bool,
+    /// Worker threads (default: the available cores). The output does not depend on it.
+    #[arg(long, value_name = "T")]
+    pub threads: Option<usize>,
+    /// Base random seed (default: the sweep's `seed`, else the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Table formats of the merged output, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "csv")]
+    pub format: Vec<TableFormat>,
+    /// Refuse to start if the memory estimate exceeds this (e.g. 512M, 4G).
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
+    /// No progress bar; print only errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Test hook: abort the process (as a kill would) after writing this many units.
+    #[arg(long, hide = true, value_name = "K")]
+    pub abort_after: Option<u64>,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Sweep output directories (each holds sweep.json and units/).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the tables (default: the first directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Table formats, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "csv")]
+    pub format: Vec<TableFormat>,
+    /// Print only errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct SlurmScriptArgs {
+    /// The sweep file (.toml).
+    pub sweep: PathBuf,
+    /// Number of array tasks (shards).
+    #[arg(long, value_name = "N")]
+    pub tasks: u64,
+    /// Output directory of the sweep, shared by every node (default: out/<sweep name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the script here (default: stdout).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// CPUs (and wormsim threads) per array task.
+    #[arg(long, default_value_t = 1, value_name = "C")]
+    pub cpus_per_task: u32,
+    /// Slurm partition (default: the cluster's default).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per task, in Slurm's format (e.g. 01:00:00).
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+    /// Memory per task, in Slurm's format (e.g. 4G).
+    #[arg(long, value_name = "SIZE")]
+    pub mem: Option<String>,
+    /// Path of the wormsim binary on the compute nodes (default: this binary).
+    #[arg(long, value_name = "PATH")]
+    pub wormsim: Option<PathBuf>,
+    /// Table formats of the merged output, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "csv")]
+    pub format: Vec<TableFormat>,
 }
 
 pub fn parse() -> Cli {

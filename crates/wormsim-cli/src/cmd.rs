@@ -3,8 +3,12 @@
 pub mod check;
 pub mod fit;
 pub mod logs;
+pub mod ensemble;
+pub mod merge;
 pub mod presets;
 pub mod run;
+pub mod slurm_script;
+pub mod sweep;
 
 use crate::error::input;
 use std::path::Path;

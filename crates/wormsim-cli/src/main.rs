@@ -8,6 +8,10 @@ mod atomic;
 mod cmd;
 mod error;
 mod export;
+mod outputs;
+mod preflight;
+mod progress;
+mod units;
 
 use std::process::ExitCode;
 
@@ -36,5 +40,9 @@ fn run() -> anyhow::Result<ExitCode> {
         args::Command::Check(a) => cmd::check::run(&a),
         args::Command::Logs(a) => cmd::logs::run(&a),
         args::Command::Fit(a) => cmd::fit::run(&a),
+        args::Command::Ensemble(a) => cmd::ensemble::run(&a),
+        args::Command::Sweep(a) => cmd::sweep::run(&a),
+        args::Command::Merge(a) => cmd::merge::run(&a),
+        args::Command::SlurmScript(a) => cmd::slurm_script::run(&a),
     }
 }

@@ -37,10 +37,13 @@
 //! - [`rng`]: named random streams; [`schedule`]: piecewise-constant rates.
 //! - [`model`]: analytic models (RCS, SI, SIR, two-factor, AAWP) and an adaptive
 //!   ODE integrator; [`fit`]: fitting them to series, with profile-likelihood intervals.
+//! - [`ensemble`]: many replicates in parallel, quantiles and summary tables;
+//!   [`sweep`]: grids over scenario parameters, work units and shards.
 
 pub mod calendar;
 pub mod checkpoint;
 pub mod engine;
+pub mod ensemble;
 pub mod fenwick;
 pub mod fit;
 pub mod logs;
@@ -52,4 +55,5 @@ pub mod rng;
 pub mod scenario;
 pub mod schedule;
 pub mod summary;
+pub mod sweep;
 pub mod time;

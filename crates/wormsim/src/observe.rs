@@ -54,9 +54,16 @@ pub struct Row {
     pub flooding: u32,
     /// Length of the bin [s] (0 for the first row).
     pub bin_len: f64,
+    /// Size of a SYN on the wire [bytes] (to turn packets into bits).
+    pub syn_bytes: u32,
 }
 
 impl Row {
+    /// Scan traffic in the bin [bits]: SYN packets × SYN size × 8.
+    pub fn scan_bits(&self) -> f64 {
+        self.syn_packets * self.syn_bytes as f64 * 8.0
+    }
+
     /// `x` per second over this row's bin.
     pub fn per_s(&self, x: f64) -> f64 {
         if self.bin_len > 0.0 {
@@ -147,6 +154,9 @@ impl Series {
             .collect();
         for i in 1..rows.len() {
             rows[i].bin_len = rows[i].time.since(rows[i - 1].time);
+        }
+        for r in &mut rows {
+            r.syn_bytes = net.syn_bytes;
         }
         Series {
             start,

@@ -114,7 +114,7 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     if a.hosts {
         staged.write(
             &dir.join("hosts.csv"),
-            export::csv::hosts(sim.population(), &hosts).as_bytes(),
+            export::csv::hosts(sim.population(), &hosts, sim.setup()).as_bytes(),
         )?;
         written.push("hosts.csv");
     }

@@ -42,7 +42,7 @@ pub fn series(s: &Series, mode: ProbeCount) -> String {
             probes(r.probes, mode),
             f3(r.per_s(r.probes)),
             f3(r.per_s(r.syn_packets)),
-            f3(r.per_s(r.syn_packets * s.syn_bytes as f64 * 8.0)),
+            f3(r.per_s(r.scan_bits())),
             r.patched,
             r.rebooted,
             r.expired,
@@ -85,8 +85,8 @@ pub fn flood(m: &FloodMeter) -> String {
 }
 
 /// Per-host records.
-pub fn hosts(p: &Population, h: &HostRecords) -> String {
-    let mut out = String::from("address,state,first_infected_at,first_infector\n");
+pub fn hosts(p: &Population, h: &HostRecords, setup: &wormsim::engine::Setup) -> String {
+    let mut out = String::from("address,state,first_infected_at,first_infector,clock_offset_s\n");
     for (i, &a) in p.addrs().iter().enumerate() {
         let state = match h.state[i] {
             HostState::Susceptible => "susceptible",
@@ -106,7 +106,7 @@ pub fn hosts(p: &Population, h: &HostRecords) -> String {
         } else {
             fmt_addr(p.addrs()[by as usize])
         };
-        let _ = writeln!(out, "{},{state},{when},{by}", fmt_addr(a));
+        let _ = writeln!(out, "{},{state},{when},{by},{}", fmt_addr(a), setup.clock_offset(i as u32));
     }
     out
 }

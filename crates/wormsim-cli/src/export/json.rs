@@ -35,7 +35,7 @@ pub fn series(s: &Series, mode: ProbeCount) -> String {
                 "probes": probes,
                 "probes_per_s": r3(r.per_s(r.probes)),
                 "syn_packets_per_s": r3(r.per_s(r.syn_packets)),
-                "scan_bits_per_s": r3(r.per_s(r.syn_packets * s.syn_bytes as f64 * 8.0)),
+                "scan_bits_per_s": r3(r.per_s(r.scan_bits())),
                 "patched": r.patched,
                 "rebooted": r.rebooted,
                 "expired": r.expired,

@@ -1,0 +1,183 @@
+//! `wormsim merge`: combine the units of a sweep's shards into its tables.
+
+use crate::args::{MergeArgs, TableFormat};
+use crate::error::input;
+use crate::outputs::Outputs;
+use crate::units::{self, Manifest};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use wormsim::ensemble::table::{Cell, Kind, Table};
+use wormsim::ensemble::{RunSeries, quantile_schema, quantile_table, summary_schema};
+use wormsim::time::SimTime;
+
+pub fn run(a: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let out = a.out.clone().unwrap_or_else(|| a.dirs[0].clone());
+    merge(&a.dirs, &out, &a.format, a.quiet)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many ids to list in a message before "and N more".
+const LIST: usize = 20;
+
+fn list_units(ids: &[u64], m: &Manifest) -> String {
+    let mut s: Vec<String> = ids
+        .iter()
+        .take(LIST)
+        .map(|&id| {
+            format!(
+                "{id} (point {}, replicate {})",
+                id / m.replicates,
+                id % m.replicates
+            )
+        })
+        .collect();
+    if ids.len() > LIST {
+        s.push(format!("and {} more", ids.len() - LIST));
+    }
+    s.join(", ")
+}
+
+/// Merge the units in `dirs` into `out`/{summaries,quantiles}.<format>.
+///
+/// Every unit of the sweep must be present exactly once across `dirs`; otherwise
+/// nothing is written and the error names the missing or duplicated units.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    formats: &[TableFormat],
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let manifests: Vec<Manifest> = dirs
+        .iter()
+        .map(|d| units::read_manifest(d))
+        .collect::<anyhow::Result<_>>()?;
+    let m = &manifests[0];
+    for other in &manifests[1..] {
+        if other.identity != m.identity {
+            return Err(input(format!(
+                "{} and {} hold different sweeps (their `{}` differs); merge only the shards of one sweep",
+                m.dir.display(),
+                other.dir.display(),
+                units::first_difference(&m.identity, &other.identity)
+            )));
+        }
+    }
+
+    // Every unit exactly once.
+    let mut found: BTreeMap<u64, PathBuf> = BTreeMap::new();
+    let mut duplicates = Vec::new();
+    let mut stray = Vec::new();
+    for d in dirs {
+        for (id, path) in units::list(d)? {
+            if id >= m.units {
+                stray.push(path.display().to_string());
+            } else if let Some(first) = found.get(&id) {
+                duplicates.push(format!(
+                    "unit {id} is in both {} and {}",
+                    first.display(),
+                    path.display()
+                ));
+            } else {
+                found.insert(id, path);
+            }
+        }
+    }
+    if !stray.is_empty() {
+        return Err(input(format!(
+            "unit files beyond the sweep's {} units: {}; they belong to another sweep: remove them",
+            m.units,
+            stray.join(", ")
+        )));
+    }
+    if !duplicates.is_empty() {
+        let n = duplicates.len();
+        duplicates.truncate(LIST);
+        return Err(input(format!(
+            "{n} unit{} present more than once: {}; merge each directory once, or remove the copies",
+            if n == 1 { " is" } else { "s are" },
+            duplicates.join("; ")
+        )));
+    }
+    let missing: Vec<u64> = (0..m.units).filter(|id| !found.contains_key(id)).collect();
+    if !missing.is_empty() {
+        return Err(input(format!(
+            "{} of {} units are missing: {}; run the shards that hold them (unit id mod N = K) with --resume, then merge again",
+            missing.len(),
+            m.units,
+            list_units(&missing, m)
+        )));
+    }
+
+    // Stream point by point: one point's series in memory at a time.
+    let param_schema: Vec<(&str, Kind)> = m.params.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+    let mut sum_prefix = vec![
+        ("unit", Kind::Int),
+        ("point", Kind::Int),
+        ("replicate", Kind::Int),
+    ];
+    sum_prefix.extend(param_schema.iter().copied());
+    let mut q_prefix = vec![("point", Kind::Int)];
+    q_prefix.extend(param_schema.iter().copied());
+    let sum_schema = summary_schema(&sum_prefix);
+
+    let mut outs = Outputs::new(out)?;
+    let mut sum_out = outs.table("summaries", formats, &sum_schema)?;
+    let mut q_out = outs.table("quantiles", formats, &quantile_schema(&q_prefix))?;
+    for p in 0..m.points {
+        let mut chunk = Table::with_schema(sum_schema.iter().copied());
+        let mut series: Vec<RunSeries> = Vec::with_capacity(m.replicates as usize);
+        let mut first: Option<(f64, Vec<Cell>)> = None;
+        for r in 0..m.replicates {
+            let id = p * m.replicates + r;
+            let u = units::read(&found[&id], id, m)?;
+            match &first {
+                None => first = Some((u.start, u.params.clone())),
+                Some((start, params)) => {
+                    if *start != u.start || *params != u.params {
+                        return Err(input(format!(
+                            "{}: its point {p} parameters differ from those of replicate 0; the file is damaged: delete it and rerun its shard with --resume",
+                            found[&id].display()
+                        )));
+                    }
+                }
+            }
+            let mut row = vec![
+                Cell::Int(Some(id as i64)),
+                Cell::Int(Some(p as i64)),
+                Cell::Int(Some(r as i64)),
+            ];
+            row.extend(u.params.iter().cloned());
+            row.extend(u.record.summary.iter().cloned());
+            chunk.push_row(row);
+            series.push(u.record.series);
+        }
+        sum_out.write(&chunk)?;
+        let (start, params) = first.expect("at least one replicate");
+        let mut prefix: Vec<(&str, Cell)> = vec![("point", Cell::Int(Some(p as i64)))];
+        prefix.extend(param_schema.iter().map(|(n, _)| *n).zip(params));
+        let refs: Vec<&RunSeries> = series.iter().collect();
+        let q = quantile_table(&refs, SimTime(start), &prefix)
+            .map_err(|e| input(format!("point {p}: {e}")))?;
+        q_out.write(&q)?;
+    }
+    let mut names = sum_out.names.clone();
+    names.extend(q_out.names.iter().cloned());
+    sum_out.finish()?;
+    q_out.finish()?;
+    outs.commit()?;
+    if !quiet {
+        eprintln!(
+            "merged sweep {}: {} units ({} points × {} replicates) from {} director{} into {}/{{{}}}",
+            m.name,
+            m.units,
+            m.points,
+            m.replicates,
+            dirs.len(),
+            if dirs.len() == 1 { "y" } else { "ies" },
+            out.display(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! Memory preflight: an estimate, made before a run, of the memory it needs.
+//!
+//! # Formula
+//! ```text
+//! total = base + threads · in_flight + outputs
+//! in_flight = hosts · PER_HOST + reference + series
+//! ```
+//! - `PER_HOST` [bytes/host] covers one engine instance at its peak: the population
+//!   and scan rates (8), the host records and index sets of the general engine
+//!   (~37), the pre-drawn patch queue (16), the scan-rate tree of a lognormal worm
+//!   (24) and the copies made when the run is summarised (~30). Measured: the peak
+//!   RSS of `wormsim run codered-v2-2001-07-19` (360,000 hosts) is 31.8 MB, of which
+//!   4.7 MB is the bare process (`wormsim presets`), i.e. ~75 bytes/host;
+//!   `PER_HOST` rounds that up to 96.
+//! - `reference`: the per-probe engine's address-space map, `4 · 2^space_bits`.
+//! - `series` = bins · (1 + variables) · 8 bytes, the run's series while kept.
+//! - `outputs`: what the command keeps until it writes (all replicates' series for
+//!   an ensemble, one point's for a sweep merge) plus the rendered tables.
+//!
+//! It is an estimate, deliberately on the high side; the benchmark in
+//! `bench/RESULTS.md` compares it with the measured peak.
+
+use super::columns::{SERIES_VARIABLES, SUMMARY_COLUMNS};
+use crate::engine::EngineChoice;
+use crate::population::{Population, PopulationSpec};
+use crate::rng::Rng;
+use crate::scenario::Scenario;
+use rand::SeedableRng;
+
+/// Engine memory per host at its peak [bytes/host] (see the module docs).
+pub const PER_HOST: u64 = 96;
+/// Fixed process overhead: binary, allocator, thread stacks [bytes].
+pub const BASE: u64 = 8 << 20;
+
+/// The parts of an estimate [bytes].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// One replicate in flight: population, engine, its series.
+    pub per_run: u64,
+    /// Runs in flight at once (threads).
+    pub threads: u64,
+    /// Results kept until written, and the rendered outputs.
+    pub outputs: u64,
+}
+
+impl MemoryEstimate {
+    /// Total [bytes].
+    pub fn total(&self) -> u64 {
+        BASE.saturating_add(self.per_run.saturating_mul(self.threads))
+            .saturating_add(self.outputs)
+    }
+}
+
+/// Number of hosts a scenario builds (a file population is parsed to count).
+pub fn hosts(s: &Scenario) -> u64 {
+    match &s.population {
+        PopulationSpec::Uniform { hosts } | PopulationSpec::Clustered { hosts, .. } => {
+            u64::from(*hosts)
+        }
+        PopulationSpec::Checkpoint => s.checkpoint.as_ref().map_or(0, |c| c.hosts.len() as u64),
+        PopulationSpec::File { .. } => {
+            Population::build(&s.population, s.space_bits, &mut Rng::seed_from_u64(0))
+                .map_or(0, |p| p.len() as u64)
+        }
+    }
+}
+
+/// Rows of a scenario's time series.
+pub fn bins(s: &Scenario) -> u64 {
+    (s.duration() / s.output.bin).floor() as u64 + 2
+}
+
+/// Bytes of one run's series, as kept for quantiles.
+pub fn series_bytes(s: &Scenario) -> u64 {
+    bins(s) * (1 + SERIES_VARIABLES.len() as u64) * 8
+}
+
+/// Bytes of one run's summary row, as kept, plus its rendered text.
+pub fn summary_bytes() -> u64 {
+    SUMMARY_COLUMNS.len() as u64 * 48 + 64
+}
+
+/// One replicate in flight [bytes].
+pub fn per_run(s: &Scenario, choice: EngineChoice) -> u64 {
+    let reference = if choice == EngineChoice::Reference {
+        4u64 << s.space_bits
+    } else {
+        0
+    };
+    hosts(s) * PER_HOST + reference + 2 * series_bytes(s)
+}
+
+/// Bytes of the quantile table of one point, rendered (about 160 bytes a row).
+pub fn quantile_table_bytes(s: &Scenario) -> u64 {
+    bins(s) * SERIES_VARIABLES.len() as u64 * 160
+}
+
+/// An ensemble of `runs` replicates on `threads` threads: every run's series and
+/// summary is kept until the quantiles are computed.
+pub fn ensemble(s: &Scenario, runs: u64, threads: u64, choice: EngineChoice) -> MemoryEstimate {
+    MemoryEstimate {
+        per_run: per_run(s, choice),
+        threads: threads.min(runs).max(1),
+        outputs: runs * (series_bytes(s) + summary_bytes()) + 2 * quantile_table_bytes(s),
+    }
+}
+
+/// A sweep process: `threads` runs in flight of the largest point, and a merge that
+/// keeps one point's `replicates` series and every unit's summary row.
+pub fn sweep(
+    largest: &Scenario,
+    units: u64,
+    replicates: u64,
+    threads: u64,
+    choice: EngineChoice,
+) -> MemoryEstimate {
+    MemoryEstimate {
+        per_run: per_run(largest, choice),
+        threads: threads.min(units).max(1),
+        outputs: replicates * 2 * series_bytes(largest)
+            + units * summary_bytes()
+            + 2 * quantile_table_bytes(largest),
+    }
+}
+
+/// Bytes in a human unit: `1.5 GiB`.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = bytes as f64;
+    let mut u = 0;
+    while x >= 1024.0 && u + 1 < UNITS.len() {
+        x /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{x:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_with_runs_threads_and_hosts() {
+        let s = crate::preset::load("codered-v2-2001-07-19").unwrap();
+        let a = ensemble(&s, 10, 1, EngineChoice::Auto);
+        let b = ensemble(&s, 1000, 1, EngineChoice::Auto);
+        let c = ensemble(&s, 1000, 2, EngineChoice::Auto);
+        assert!(a.total() < b.total() && b.total() < c.total());
+        assert_eq!(hosts(&s), 360_000);
+        // One CRv2 run: tens of MB, not GB.
+        assert!(
+            a.per_run > 20 << 20 && a.per_run < 100 << 20,
+            "{}",
+            human(a.per_run)
+        );
+        assert_eq!(human(1536), "1.5 KiB");
+        assert_eq!(human(10), "10 B");
+    }
+}
