@@ -1,9 +1,9 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod ensemble;
 pub mod fit;
 pub mod logs;
-pub mod ensemble;
 pub mod merge;
 pub mod presets;
 pub mod run;

@@ -78,7 +78,8 @@ pub fn run_replicate(
 ) -> Result<Run, SetupError> {
     let mut sim = Simulation::new(scenario, seed, replicate, choice)?;
     let mut series = Series::for_scenario(scenario);
-    let mut flood = crate::observe::flood::FloodMeter::for_scenario(scenario, sim.population().len());
+    let mut flood =
+        crate::observe::flood::FloodMeter::for_scenario(scenario, sim.population().len());
     if scenario.floods() {
         sim.run(&mut (&mut series, &mut flood));
         flood.finish();

@@ -180,8 +180,9 @@ pub struct WormSpec {
     pub threads: u32,
     /// Threads on Chinese-language hosts (CRII: 600).
     pub chinese_threads: u32,
-    /// Ceiling on one host's scan rate, whatever its instances [probes/s].
-    pub max_rate: Option<f64>,
+    /// Ceiling on one host's scan rate, as a multiple of its rate with one
+    /// instance (`None`: every instance adds its threads' rate).
+    pub max_scan_multiple: Option<f64>,
     pub seeding: Seeding,
     pub reinfection: Reinfection,
     /// How long one infection stays active [s] (CRII: about 24 h).

@@ -106,7 +106,12 @@ pub fn hosts(p: &Population, h: &HostRecords, setup: &wormsim::engine::Setup) ->
         } else {
             fmt_addr(p.addrs()[by as usize])
         };
-        let _ = writeln!(out, "{},{state},{when},{by},{}", fmt_addr(a), setup.clock_offset(i as u32));
+        let _ = writeln!(
+            out,
+            "{},{state},{when},{by},{}",
+            fmt_addr(a),
+            setup.clock_offset(i as u32)
+        );
     }
     out
 }

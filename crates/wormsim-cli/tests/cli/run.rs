@@ -65,10 +65,13 @@ fn preset_acceptance_figures() {
     );
     for r in &rows {
         if r[0].as_str() > "2001-07-20T00:00:00Z" {
-            for c in ["new_infections", "reinfections", "instances_added"] {
-                assert_eq!(r[col(c)], "0", "{c} after the stop: {r:?}");
-            }
-            assert_eq!(r[col("probes")], "0.000", "probes after the stop: {r:?}");
+            // Only the 2,000 wrong-clock hosts may still scan: the probe rate
+            // falls by more than 99% at the stop.
+            let p: f64 = r[col("probes")].parse().unwrap();
+            assert!(
+                p < 0.01 * 360_000.0 * 6.0 * 60.0,
+                "probes after the stop: {r:?}"
+            );
         }
     }
     // Levels are consistent: susceptible + infected + patched + crashed = hosts.

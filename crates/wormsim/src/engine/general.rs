@@ -138,8 +138,8 @@ enum Model {
 /// Configuration copied out of the scenario.
 struct Cfg {
     bits: u8,
-    /// Ceiling on a host's weight [rate units].
-    max_rate_units: u64,
+    /// Ceiling on a host's weight, as a multiple of its one-instance weight.
+    max_scan_multiple: Option<f64>,
     omega: f64,
     calendar: bool,
     wake: Wake,
@@ -233,7 +233,7 @@ impl General {
         let n = setup.population.len();
         let cfg = Cfg {
             bits: s.space_bits,
-            max_rate_units: s.worm.max_rate.map_or(u64::MAX, super::rate_units),
+            max_scan_multiple: s.worm.max_scan_multiple,
             omega: setup.population.space_size(),
             calendar: s.calendar.enabled,
             wake: s.calendar.wake,
@@ -445,8 +445,12 @@ impl General {
         {
             return 0;
         }
-        let w = self.setup.thread_units[i] * self.awake[i] as u64;
-        w.min(self.cfg.max_rate_units)
+        let per_thread = self.setup.thread_units[i];
+        let w = per_thread * self.awake[i] as u64;
+        match self.cfg.max_scan_multiple {
+            Some(m) => w.min((per_thread as f64 * self.setup.threads[i] as f64 * m) as u64),
+            None => w,
+        }
     }
 
     /// Bring `h`'s scanning weight up to date, telling the scan model and observers.

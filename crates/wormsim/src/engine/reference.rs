@@ -119,7 +119,7 @@ pub struct Reference {
     group_phase: Phase,
     wake: Wake,
     space_bits: u8,
-    max_rate_units: f64,
+    max_scan_multiple: f64,
     scan: ScanStrategy,
     max_instances: u8,
     lifetime: Option<f64>,
@@ -227,10 +227,7 @@ impl Reference {
             },
             wake: s.calendar.wake,
             space_bits: s.space_bits,
-            max_rate_units: s
-                .worm
-                .max_rate
-                .map_or(f64::INFINITY, |r| super::rate_units(r) as f64),
+            max_scan_multiple: s.worm.max_scan_multiple.unwrap_or(f64::INFINITY),
             scan: s.worm.scan,
             max_instances,
             lifetime: s.worm.lifetime,
@@ -277,7 +274,11 @@ impl Reference {
             return 0.0;
         }
         let raw = (self.setup.thread_units[i] * self.awake[i] as u64) as f64;
-        raw.min(self.max_rate_units) / RATE_UNITS_PER_PROBE
+        let cap = (self.setup.thread_units[i] as f64
+            * self.setup.threads[i] as f64
+            * self.max_scan_multiple)
+            .floor();
+        raw.min(cap) / RATE_UNITS_PER_PROBE
     }
 
     pub fn view(&self) -> View {
@@ -333,7 +334,11 @@ impl Reference {
         if raw == 0.0 {
             return 0.0;
         }
-        let host = raw.min(self.max_rate_units);
+        let cap = (self.setup.thread_units[h] as f64
+            * self.setup.threads[h] as f64
+            * self.max_scan_multiple)
+            .floor();
+        let host = raw.min(cap);
         host * r.awake as f64 / self.awake[h] as f64 / RATE_UNITS_PER_PROBE
     }
 

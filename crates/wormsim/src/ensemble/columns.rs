@@ -202,24 +202,78 @@ pub struct SeriesVariable {
 
 /// Every numeric column of [`Row`] (all of `observe::COLUMNS` but `time`).
 pub const SERIES_VARIABLES: &[SeriesVariable] = &[
-    SeriesVariable { name: "susceptible", get: |r| r.susceptible.into() },
-    SeriesVariable { name: "infected", get: |r| r.infected.into() },
-    SeriesVariable { name: "cumulative_infected", get: |r| r.cumulative_infected.into() },
-    SeriesVariable { name: "new_infections", get: |r| r.new_infections.into() },
-    SeriesVariable { name: "reinfections", get: |r| r.reinfections.into() },
-    SeriesVariable { name: "instances_added", get: |r| r.instances_added.into() },
-    SeriesVariable { name: "probes", get: |r| r.probes },
-    SeriesVariable { name: "probes_per_s", get: |r| r.per_s(r.probes) },
-    SeriesVariable { name: "syn_packets_per_s", get: |r| r.per_s(r.syn_packets) },
-    SeriesVariable { name: "scan_bits_per_s", get: |r| r.per_s(r.scan_bits()) },
-    SeriesVariable { name: "patched", get: |r| r.patched.into() },
-    SeriesVariable { name: "rebooted", get: |r| r.rebooted.into() },
-    SeriesVariable { name: "expired", get: |r| r.expired.into() },
-    SeriesVariable { name: "crashed", get: |r| r.crashed.into() },
-    SeriesVariable { name: "defaced", get: |r| r.defaced.into() },
-    SeriesVariable { name: "backdoored", get: |r| r.backdoored.into() },
-    SeriesVariable { name: "flooding", get: |r| r.flooding.into() },
-    SeriesVariable { name: "bin_seconds", get: |r| r.bin_len },
+    SeriesVariable {
+        name: "susceptible",
+        get: |r| r.susceptible.into(),
+    },
+    SeriesVariable {
+        name: "infected",
+        get: |r| r.infected.into(),
+    },
+    SeriesVariable {
+        name: "cumulative_infected",
+        get: |r| r.cumulative_infected.into(),
+    },
+    SeriesVariable {
+        name: "new_infections",
+        get: |r| r.new_infections.into(),
+    },
+    SeriesVariable {
+        name: "reinfections",
+        get: |r| r.reinfections.into(),
+    },
+    SeriesVariable {
+        name: "instances_added",
+        get: |r| r.instances_added.into(),
+    },
+    SeriesVariable {
+        name: "probes",
+        get: |r| r.probes,
+    },
+    SeriesVariable {
+        name: "probes_per_s",
+        get: |r| r.per_s(r.probes),
+    },
+    SeriesVariable {
+        name: "syn_packets_per_s",
+        get: |r| r.per_s(r.syn_packets),
+    },
+    SeriesVariable {
+        name: "scan_bits_per_s",
+        get: |r| r.per_s(r.scan_bits()),
+    },
+    SeriesVariable {
+        name: "patched",
+        get: |r| r.patched.into(),
+    },
+    SeriesVariable {
+        name: "rebooted",
+        get: |r| r.rebooted.into(),
+    },
+    SeriesVariable {
+        name: "expired",
+        get: |r| r.expired.into(),
+    },
+    SeriesVariable {
+        name: "crashed",
+        get: |r| r.crashed.into(),
+    },
+    SeriesVariable {
+        name: "defaced",
+        get: |r| r.defaced.into(),
+    },
+    SeriesVariable {
+        name: "backdoored",
+        get: |r| r.backdoored.into(),
+    },
+    SeriesVariable {
+        name: "flooding",
+        get: |r| r.flooding.into(),
+    },
+    SeriesVariable {
+        name: "bin_seconds",
+        get: |r| r.bin_len,
+    },
 ];
 
 #[cfg(test)]

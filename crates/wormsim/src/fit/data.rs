@@ -226,6 +226,8 @@ impl Schema {
 }
 
 /// The wormsim series header (`wormsim::observe::COLUMNS`).
+/// (Recognised by its first four columns, so series written before later
+/// columns were added still read.)
 const WORMSIM_COLUMNS: [&str; crate::observe::COLUMNS.len()] = crate::observe::COLUMNS;
 /// The telescope / web-log series header.
 pub const TELESCOPE_COLUMNS: [&str; 5] = [
@@ -379,7 +381,7 @@ pub fn read_series(file: &str, text: &str, sel: &Selection) -> Result<SeriesFile
             ),
         ));
     };
-    let schema = if cols == WORMSIM_COLUMNS {
+    let schema = if cols.len() >= 4 && cols[..4] == WORMSIM_COLUMNS[..4] {
         Schema::WormsimSeries
     } else if cols == TELESCOPE_COLUMNS {
         Schema::Telescope

@@ -87,7 +87,7 @@ pub struct RawWorm {
     #[serde(default)]
     pub threads: S<i64>,
     #[serde(default)]
-    pub max_rate: S<f64>,
+    pub max_scan_multiple: S<f64>,
     #[serde(default)]
     pub chinese_threads: S<i64>,
     #[serde(default)]

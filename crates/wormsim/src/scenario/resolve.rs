@@ -237,7 +237,7 @@ fn de_error(src: &Source, e: &toml::de::Error) -> ScenarioError {
 /// Defaults that depend on the worm variant (sources in docs/model.md).
 struct VariantDefaults {
     scan: &'static str,
-    max_rate: Option<f64>,
+    max_scan_multiple: Option<f64>,
     threads: u32,
     chinese_threads: Option<u32>,
     reinfection: &'static str,
@@ -253,10 +253,12 @@ struct VariantDefaults {
 fn defaults(v: Variant) -> VariantDefaults {
     let base = VariantDefaults {
         scan: "uniform",
-        // A host infected during the scanning days probes "over 50,000
-        // hosts/hour ... in a vacuum" (Houle, CERT/CC, NANOG 2001-08-02;
-        // codered.md §4.1): 13.9/s, the ceiling however many instances it runs.
-        max_rate: Some(13.9),
+        // The scan rate of a Code Red host is the *effective* rate derived from
+        // the observed growth (codered.md §4.1): it already includes what extra
+        // instances and the network's latency do, so by default more instances
+        // do not make a host scan faster [D]. (Houle's lab ceiling, 13.9/s "in
+        // a vacuum", is 2.3x the effective 6/s: `max_scan_multiple = 2.3`.)
+        max_scan_multiple: Some(1.0),
         threads: 99,
         chinese_threads: None,
         reinfection: "add-instance",
@@ -283,7 +285,7 @@ fn defaults(v: Variant) -> VariantDefaults {
             threads: 300,
             chinese_threads: Some(600),
             reinfection: "ignore",
-            max_rate: None,
+            max_scan_multiple: None,
             lifetime_hours: Some(24.0),
             drop_dead: Some(SimTime::from_ymd(2001, 10, 1)),
             nt4_crash: true,
@@ -294,7 +296,7 @@ fn defaults(v: Variant) -> VariantDefaults {
         },
         Variant::Generic => VariantDefaults {
             threads: 1,
-            max_rate: None,
+            max_scan_multiple: None,
             reinfection: "ignore",
             calendar: false,
             flood: false,
@@ -646,9 +648,25 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         Some(v) => cx.count(v, "worm.chinese_threads", 1, 10_000)?,
         None => d.chinese_threads.unwrap_or(threads),
     };
-    let max_rate = match &w.max_rate {
-        Some(v) => Some(cx.positive(v, "worm.max_rate", "[probes/s]")?),
-        None => d.max_rate,
+    let max_scan_multiple = match &w.max_scan_multiple {
+        Some(v) => {
+            let m = cx.positive(
+                v,
+                "worm.max_scan_multiple",
+                "(multiple of one instance's rate)",
+            )?;
+            if m < 1.0 {
+                return Err(cx.err(
+                    v.span(),
+                    "worm.max_scan_multiple",
+                    format!(
+                        "{m} is below 1; a host always scans at least at its one-instance rate"
+                    ),
+                ));
+            }
+            Some(m)
+        }
+        None => d.max_scan_multiple,
     };
     let n_hosts = match &population {
         PopulationSpec::Uniform { hosts } | PopulationSpec::Clustered { hosts, .. } => Some(*hosts),
@@ -756,7 +774,7 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         scan_rate,
         threads,
         chinese_threads,
-        max_rate,
+        max_scan_multiple,
         seeding,
         reinfection,
         lifetime,

@@ -4,21 +4,29 @@ use wormsim::engine::{EngineChoice, Event, NO_HOST, Observer, Simulation, View};
 use wormsim::preset;
 use wormsim::time::SimTime;
 
-/// Records the last infection caused by a probe, and the phase events.
-#[derive(Default)]
-struct LastInfection {
-    last: Option<SimTime>,
+/// Records infections by right-clock hosts at or after a time, and phase events.
+struct Late {
+    stop: SimTime,
+    wrong: Vec<bool>,
+    by_right_clock_after_stop: u64,
+    by_wrong_clock_after_stop: u64,
     phases: Vec<(SimTime, wormsim::calendar::Phase)>,
 }
 
-impl Observer for LastInfection {
+impl Observer for Late {
     fn event(&mut self, e: &Event, _v: &View) {
         match *e {
             Event::Infection {
                 t,
-                infector: Some(_),
+                infector: Some(by),
                 ..
-            } => self.last = Some(t),
+            } if t >= self.stop => {
+                if self.wrong[by as usize] {
+                    self.by_wrong_clock_after_stop += 1;
+                } else {
+                    self.by_right_clock_after_stop += 1;
+                }
+            }
             Event::Phase { t, phase } => self.phases.push((t, phase)),
             _ => {}
         }
@@ -26,24 +34,40 @@ impl Observer for LastInfection {
 }
 
 #[test]
-fn no_infection_at_or_after_the_20th_in_the_preset() {
+fn no_right_clock_host_infects_at_or_after_the_20th_in_the_preset() {
     let s = preset::load("codered-v2-2001-07-19").expect("preset");
     let stop = SimTime::from_ymd(2001, 7, 20);
     let mut sim = Simulation::new(&s, 1, 0, EngineChoice::Auto).expect("setup");
-    let mut obs = LastInfection::default();
+    let n = sim.population().len();
+    let wrong = (0..n as u32)
+        .map(|h| sim.setup().clock_offset(h) != 0.0)
+        .collect();
+    let mut obs = Late {
+        stop,
+        wrong,
+        by_right_clock_after_stop: 0,
+        by_wrong_clock_after_stop: 0,
+        phases: Vec::new(),
+    };
     sim.run(&mut obs);
-    let last = obs.last.expect("the worm spread");
-    assert!(last < stop, "last infection at {last}");
+    assert_eq!(
+        obs.by_right_clock_after_stop, 0,
+        "a right-clock host infected after the stop"
+    );
+    // The preset's 2,000 wrong clocks do keep spreading for a while.
+    assert!(obs.by_wrong_clock_after_stop > 0);
     // The run goes on for six hours after the stop, with infected hosts left.
     assert!(sim.view().infected > 100_000);
     assert_eq!(obs.phases, vec![(stop, wormsim::calendar::Phase::Flood)]);
-    // Per-host records agree: no first infection by a probe at or after the stop.
+    // Per-host records agree: no first infection by a right-clock probe at or after the stop.
     let h = sim.hosts();
     let late = h
         .first_infected_at
         .iter()
         .zip(&h.first_infector)
-        .filter(|&(&t, &by)| by != NO_HOST && t >= stop.secs())
+        .filter(|&(&t, &by)| {
+            by != NO_HOST && t >= stop.secs() && sim.setup().clock_offset(by) == 0.0
+        })
         .count();
     assert_eq!(late, 0);
 }
