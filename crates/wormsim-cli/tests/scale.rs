@@ -491,8 +491,9 @@ mod sweep {
         assert!(row.starts_with("12,4,0,1,1,3000,"), "{row}");
         let q = read(d.join("w/quantiles.csv"));
         assert!(q.starts_with("point,worm.scan_rate,defense.patch.rate,time,elapsed_s,variable,q05,q25,q50,q75,q95,mean\n"));
-        // 6 points × 13 bins × 8 variables.
-        assert_eq!(q.lines().count(), 1 + 6 * 13 * 8);
+        // 6 points × 13 bins × every numeric series column.
+        let variables = wormsim::observe::COLUMNS.len() - 1;
+        assert_eq!(q.lines().count(), 1 + 6 * 13 * variables);
     }
 
     #[test]
