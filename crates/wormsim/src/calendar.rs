@@ -38,6 +38,11 @@ impl Phase {
         Phase::of_day(t.day_of_month())
     }
 
+    /// The phase at UTC time `t` of a clock that reads UTC + `offset` seconds.
+    pub fn at_offset(t: SimTime, offset: f64) -> Phase {
+        Phase::at(t.plus(offset))
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Phase::Spread => "spread",
@@ -78,6 +83,21 @@ pub fn transitions(start: SimTime, end: SimTime) -> Vec<(SimTime, Phase)> {
     out
 }
 
+/// The first UTC time after `t` at which the phase of a clock with `offset`
+/// seconds changes (its local midnight of day 20, 28 or 1).
+pub fn next_change(t: SimTime, offset: f64) -> SimTime {
+    let local = t.plus(offset);
+    let now = Phase::at(local);
+    let mut day = local.day_number() + 1;
+    loop {
+        let m = SimTime(day as f64 * DAY);
+        if Phase::at(m) != now {
+            return m.plus(-offset);
+        }
+        day += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +115,54 @@ mod tests {
         assert_eq!(
             transitions(d(2, 27), d(3, 2)),
             vec![(d(2, 28), Phase::Dormant), (d(3, 1), Phase::Spread)]
+        );
+    }
+
+    #[test]
+    fn clock_offsets_move_every_boundary() {
+        let utc = |s| SimTime::parse_rfc3339(s).unwrap();
+        // A clock one hour fast floods from 23:00 UTC on the 19th.
+        assert_eq!(
+            Phase::at_offset(utc("2001-07-19T22:59:59Z"), 3600.0),
+            Phase::Spread
+        );
+        assert_eq!(
+            Phase::at_offset(utc("2001-07-19T23:00:00Z"), 3600.0),
+            Phase::Flood
+        );
+        assert_eq!(
+            next_change(utc("2001-07-19T12:00:00Z"), 3600.0),
+            utc("2001-07-19T23:00:00Z")
+        );
+        // 27th/28th: a clock two hours slow sleeps from 02:00 UTC on the 28th.
+        assert_eq!(
+            next_change(utc("2001-07-25T00:00:00Z"), -7200.0),
+            utc("2001-07-28T02:00:00Z")
+        );
+        // End of month: July has 31 days, so a right clock wakes on 1 August.
+        assert_eq!(
+            next_change(utc("2001-07-28T00:00:00Z"), 0.0),
+            SimTime::from_ymd(2001, 8, 1)
+        );
+        // An offset across the month boundary: 22:00 UTC on 31 July reads 1 August
+        // on a clock three hours fast, and it changed at 21:00 UTC.
+        assert_eq!(
+            Phase::at_offset(utc("2001-07-31T22:00:00Z"), 3.0 * 3600.0),
+            Phase::Spread
+        );
+        assert_eq!(
+            next_change(utc("2001-07-30T00:00:00Z"), 3.0 * 3600.0),
+            utc("2001-07-31T21:00:00Z")
+        );
+        // A clock fifteen days slow reads 17 July on 1 August: still spreading,
+        // until its 20 July, i.e. 4 August UTC.
+        assert_eq!(
+            Phase::at_offset(SimTime::from_ymd(2001, 8, 1), -15.0 * 86_400.0),
+            Phase::Spread
+        );
+        assert_eq!(
+            next_change(SimTime::from_ymd(2001, 8, 1), -15.0 * 86_400.0),
+            SimTime::from_ymd(2001, 8, 4)
         );
     }
 

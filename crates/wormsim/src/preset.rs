@@ -9,10 +9,24 @@ pub struct Preset {
 }
 
 /// Every built-in preset, in the order `wormsim presets` lists them.
-pub const PRESETS: &[Preset] = &[Preset {
-    name: "codered-v2-2001-07-19",
-    text: include_str!("../../../scenarios/codered-v2-2001-07-19.toml"),
-}];
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "codered-v1-2001-07-12",
+        text: include_str!("../../../scenarios/codered-v1-2001-07-12.toml"),
+    },
+    Preset {
+        name: "codered-v2-2001-07-19",
+        text: include_str!("../../../scenarios/codered-v2-2001-07-19.toml"),
+    },
+    Preset {
+        name: "codered-v2-2001-08-01",
+        text: include_str!("../../../scenarios/codered-v2-2001-08-01.toml"),
+    },
+    Preset {
+        name: "codered-ii-2001-08-04",
+        text: include_str!("../../../scenarios/codered-ii-2001-08-04.toml"),
+    },
+];
 
 /// The preset called `name`.
 pub fn get(name: &str) -> Option<&'static Preset> {

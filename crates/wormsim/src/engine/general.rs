@@ -487,6 +487,27 @@ impl General {
     fn refresh_weight<O: Observer>(&mut self, h: u32, obs: &mut O) {
         let new = self.target_weight(h);
         let old = self.weights.get(h as usize);
+        // CRv1's runners share the host's (possibly capped) rate by awake
+        // threads: their speeds change with the host's instances and threads
+        // even when its total weight does not.
+        if let Model::Sequence(r) = &mut self.model {
+            let t = self.t.secs();
+            let raw = self.h[h as usize].tu as f64 * self.h[h as usize].awake as f64;
+            let scale = if raw > 0.0 { new as f64 / raw } else { 0.0 };
+            let per_thread = self.h[h as usize].tu as f64 * scale;
+            for (when, id, version) in r.host_speed_changed(h, t, per_thread) {
+                self.seq += 1;
+                let epoch = self.h[h as usize].epoch;
+                let kind = Kind::Runner(id, version);
+                self.heap.push(Reverse(Sched {
+                    t: when,
+                    seq: self.seq,
+                    host: h,
+                    epoch,
+                    kind,
+                }));
+            }
+        }
         if new == old {
             return;
         }
@@ -517,26 +538,7 @@ impl General {
         }
         match &mut self.model {
             Model::Local(l) => l.weight_changed(h, old, new),
-            Model::Sequence(r) => {
-                let t = self.t.secs();
-                // Runner speeds are per-thread rates, scaled down together when
-                // the host is at its ceiling.
-                let raw = self.h[h as usize].tu as f64 * self.h[h as usize].awake as f64;
-                let scale = if raw > 0.0 { new as f64 / raw } else { 0.0 };
-                let per_thread = self.h[h as usize].tu as f64 * scale;
-                for (when, id, version) in r.host_speed_changed(h, t, per_thread) {
-                    self.seq += 1;
-                    let epoch = self.h[h as usize].epoch;
-                    let kind = Kind::Runner(id, version);
-                    self.heap.push(Reverse(Sched {
-                        t: when,
-                        seq: self.seq,
-                        host: h,
-                        epoch,
-                        kind,
-                    }));
-                }
-            }
+            Model::Sequence(_) => {}
             Model::Uniform { .. } => {}
         }
         if O::RATE_EVENTS {

@@ -342,17 +342,22 @@ impl Reference {
         host * r.awake as f64 / self.awake[h] as f64 / RATE_UNITS_PER_PROBE
     }
 
-    /// Re-base runner `id` at the current time with its current speed.
+    /// Runner `id`'s speed may have changed: re-base it (only then) and
+    /// schedule its next probe. Probe `k` goes when the progress
+    /// `x0 + speed·(t − t0)` reaches `k + 1`.
     fn reschedule_runner(&mut self, id: usize) {
         let t = self.t.secs();
         let speed = self.runner_speed(id);
         let r = &mut self.runners[id];
+        if speed == r.speed {
+            return; // its next probe (if any) is already scheduled
+        }
         r.x0 += r.speed * (t - r.t0);
         r.t0 = t;
         r.speed = speed;
         r.version = r.version.wrapping_add(1);
         if speed > 0.0 && r.alive {
-            let when = t + (r.next_k + 1.0 - r.x0) / speed;
+            let when = r.t0 + (r.next_k + 1.0 - r.x0) / speed;
             let (host, version) = (r.host, r.version);
             self.push(
                 when,
@@ -737,16 +742,16 @@ impl Reference {
                     return;
                 }
                 let k = r.next_k;
-                let pos =
-                    (r.offset + (k as u64) % (1u64 << self.space_bits)) % (1u64 << self.space_bits);
+                let m = 1u64 << self.space_bits;
+                let pos = (r.offset + (k as u64) % m) % m;
                 let addr = self.sequence.as_ref().expect("sequence scan").addr_at(pos) as usize;
-                {
+                // Probe k goes now; probe k + 1 at its own time, same base.
+                let next = {
                     let r = &mut self.runners[runner as usize];
-                    r.x0 = k + 1.0;
-                    r.t0 = self.t.secs();
                     r.next_k = k + 1.0;
-                }
-                self.reschedule_runner(runner as usize);
+                    r.t0 + (r.next_k + 1.0 - r.x0) / r.speed
+                };
+                self.push(next, h, Due::Probe { runner, version });
                 self.deliver(h, addr, obs);
             }
             Due::Wake => {

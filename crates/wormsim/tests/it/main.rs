@@ -7,6 +7,7 @@
 mod calendar;
 mod determinism;
 mod exactness;
+mod family;
 mod logistic;
 mod scenario_errors;
 mod support;

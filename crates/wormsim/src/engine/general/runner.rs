@@ -33,6 +33,8 @@ struct Runner {
     alive: bool,
     /// Index of the probe that will hit the next target.
     next_k: Option<f64>,
+    /// Probes known to be sent (the next probe index is at least this).
+    sent: f64,
 }
 
 impl Runner {
@@ -133,6 +135,7 @@ impl Runners {
             version: 0,
             alive: true,
             next_k: None,
+            sent: 0.0,
         };
         let new: Vec<Runner> = if self.per_thread_offset {
             (0..threads)
@@ -195,13 +198,12 @@ impl Runners {
         }
     }
 
-    /// Where the runner next hits a target, from progress `x`: the probe index.
-    fn aim(&self, r: &Runner, x: f64) -> Option<f64> {
+    /// The index of the probe, from probe index `k` on, that next hits a target.
+    fn aim(&self, r: &Runner, k: f64) -> Option<f64> {
         let total = self.targetable.total();
         if total == 0 {
             return None;
         }
-        let k = x.floor();
         let cur = (r.offset + (k as u64) % self.m) % self.m;
         let rank = self.pos_sorted.partition_point(|&p| p < cur);
         let before = self.targetable.prefix(rank);
@@ -215,21 +217,23 @@ impl Runners {
     }
 
     /// Re-aim runner `id` at time `t`; returns its next hit time if it has one.
+    /// Probe `k` goes when the progress `x0 + speed·(t − t0)` reaches `k + 1`,
+    /// with `(x0, t0)` rebased only when the speed changes (the same arithmetic
+    /// as the per-probe reference).
     fn reaim(&mut self, id: u32, t: f64) -> Option<f64> {
         let r = &self.runners[id as usize];
         if !r.alive || r.speed <= 0.0 {
             let r = &mut self.runners[id as usize];
             r.next_k = None;
+            r.version = r.version.wrapping_add(1);
             return None;
         }
-        let x = r.x_at(t);
-        let next = self.aim(r, x);
+        let from = r.sent.max(r.x_at(t).floor());
+        let next = self.aim(r, from);
         let r = &mut self.runners[id as usize];
-        r.x0 = x;
-        r.t0 = t;
         r.version = r.version.wrapping_add(1);
         r.next_k = next;
-        next.map(|k| t + (k + 1.0 - x) / r.speed)
+        next.map(|k| r.t0 + (k + 1.0 - r.x0) / r.speed)
     }
 
     /// The host's speed inputs changed (awake threads, phase): update its runners.
@@ -246,9 +250,13 @@ impl Runners {
         let mut out = Vec::new();
         for id in ids {
             let r = &mut self.runners[id as usize];
+            let speed = per_thread_units * r.awake as f64 / RATE_UNITS_PER_PROBE;
+            if speed == r.speed && r.next_k.is_some() {
+                continue; // unchanged: keep its base and its scheduled hit
+            }
             r.x0 = r.x_at(t);
             r.t0 = t;
-            r.speed = per_thread_units * r.awake as f64 / RATE_UNITS_PER_PROBE;
+            r.speed = speed;
             if let Some(when) = self.reaim(id, t) {
                 out.push((when, id, self.runners[id as usize].version));
             }
@@ -286,10 +294,8 @@ impl Runners {
         let rank = self.pos_sorted.partition_point(|&p| p < pos);
         let target = self.host_at_rank[rank];
         debug_assert_eq!(self.pos_sorted[rank], pos);
-        // The probe is sent: progress is exactly k + 1 now.
-        let r = &mut self.runners[id as usize];
-        r.x0 = k + 1.0;
-        r.t0 = t;
+        // Probe k is sent.
+        self.runners[id as usize].sent = k + 1.0;
         let next = self
             .reaim(id, t)
             .map(|when| (when, self.runners[id as usize].version));
