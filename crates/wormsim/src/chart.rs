@@ -122,6 +122,15 @@ pub struct Callout {
     pub label: String,
 }
 
+/// Where the legend goes (where the data usually leave room).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corner {
+    UpperLeft,
+    UpperRight,
+    MiddleRight,
+    LowerRight,
+}
+
 /// One chart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Figure {
@@ -140,6 +149,7 @@ pub struct Figure {
     pub dots: Vec<Dots>,
     pub markers: Vec<Marker>,
     pub callouts: Vec<Callout>,
+    pub legend: Corner,
 }
 
 impl Figure {
@@ -159,6 +169,7 @@ impl Figure {
             dots: Vec::new(),
             markers: Vec::new(),
             callouts: Vec::new(),
+            legend: Corner::UpperLeft,
         }
     }
 
@@ -333,6 +344,7 @@ pub fn hosts(meta: &Meta, c: &HostCurves, fits: &[FitCurve]) -> Figure {
         XAxis::Utc,
         "hosts",
     );
+    fig.legend = Corner::MiddleRight;
     c.susceptible
         .draw(&mut fig, "susceptible", color::SUSCEPTIBLE, Dash::Solid);
     c.infected
@@ -362,6 +374,7 @@ pub fn new_infections(meta: &Meta, c: &HostCurves) -> Figure {
         XAxis::Utc,
         "new infections [hosts/min]",
     );
+    fig.legend = Corner::UpperRight;
     let bins = &c.bin_seconds;
     let per_min = c
         .new_infections
@@ -405,6 +418,7 @@ pub fn telescope(meta: &Meta, truth: &Curve, seen_time: &[f64], seen: &[f64]) ->
         XAxis::Utc,
         "hosts",
     );
+    fig.legend = Corner::LowerRight;
     truth.draw(&mut fig, "ever infected (truth)", color::EVER, Dash::Solid);
     fig.lines.push(Line {
         label: "unique sources seen by the telescope".into(),
@@ -491,6 +505,7 @@ pub fn fit(meta: &Meta, name: &str, f: &FitCurve) -> Figure {
         f.x_axis,
         "cumulative hosts",
     );
+    fig.legend = Corner::LowerRight;
     if let Some((lo, hi)) = &f.band {
         fig.bands.push(Band {
             label: "95% band".into(),
