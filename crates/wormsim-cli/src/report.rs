@@ -109,12 +109,48 @@ fn after_start(start: Option<SimTime>, s: f64) -> String {
     }
 }
 
-fn run_summary_rows(info: &Value) -> Vec<(String, String)> {
+/// `summary.json` keys in reading order, with labels and units.
+const RUN_FIELDS: &[(&str, &str, &str)] = &[
+    ("hosts", "vulnerable hosts", "[hosts]"),
+    ("seeds", "infected at the start", "[hosts]"),
+    ("report", "ever infected at the report times", "[hosts]"),
+    ("ever_infected", "ever infected by the end (final count)", "[hosts]"),
+    ("infected_at_end", "infected at the end", "[hosts]"),
+    ("time_to_10pct", "10% of the final count reached", "UTC"),
+    ("time_to_50pct", "50% of the final count reached", "UTC"),
+    ("time_to_90pct", "90% of the final count reached", "UTC"),
+    ("peak_new_infections_per_minute", "peak new infections", "[hosts/min]"),
+    ("peak_minute", "minute of the peak (start)", "UTC"),
+    ("patched", "patched by the end", "[hosts]"),
+    ("patched_while_infected", "of which patched while infected", "[hosts]"),
+    ("reboots", "reboots of infected hosts", "[reboots]"),
+    ("reinfections", "re-infections after a reboot", "[infections]"),
+    ("instances_added", "extra worm instances", "[instances]"),
+    ("expired", "infections ended by lifetime or drop-dead date", "[infections]"),
+    ("crashes", "hosts crashed by the worm", "[hosts]"),
+    ("backdoored", "hosts with the backdoor at the end", "[hosts]"),
+    ("flood_bytes_delivered", "flood payload delivered to the listening site", "[bytes]"),
+    ("flood_bytes_at_target", "flood payload arriving at the target address", "[bytes]"),
+    ("probes", "probes sent", "[probes]"),
+    ("events", "engine events", "[events]"),
+];
+
+fn run_summary_rows(info: &Value) -> Vec<(String, String, String)> {
     let mut rows = Vec::new();
     let Some(obj) = info.as_object() else {
         return rows;
     };
-    for (k, v) in obj {
+    let skip = ["scenario", "seed", "replicate", "engine", "start", "end"];
+    let known: Vec<&str> = RUN_FIELDS.iter().map(|f| f.0).collect();
+    let extra = obj
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()) && !skip.contains(&k.as_str()))
+        .map(|k| (k.as_str(), "", ""));
+    let fields: Vec<(&str, &str, &str)> = RUN_FIELDS.iter().copied().chain(extra).collect();
+    for (k, label, unit) in fields {
+        let Some(v) = obj.get(k) else {
+            continue;
+        };
         let value = match v {
             Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), num),
             Value::String(s) => s.clone(),
@@ -131,12 +167,12 @@ fn run_summary_rows(info: &Value) -> Vec<(String, String)> {
                 .join("; "),
             other => other.to_string(),
         };
-        let label = match k.as_str() {
-            "report" => "ever infected at the report times".to_string(),
-            "ever_infected" => "ever infected by the end (final count)".to_string(),
-            _ => k.replace('_', " "),
+        let label = if label.is_empty() {
+            k.replace('_', " ")
+        } else {
+            label.to_string()
         };
-        rows.push((label, value));
+        rows.push((label, unit.to_string(), value));
     }
     rows
 }
@@ -148,12 +184,15 @@ fn summary_table(out: &mut String, d: &OutDir) {
                 out.push_str("<p>No summary.json in the directory.</p>\n");
                 return;
             };
-            out.push_str("<table id=\"summary\">\n<tr><th>quantity</th><th>value</th></tr>\n");
-            for (k, v) in run_summary_rows(info) {
+            out.push_str(
+                "<table id=\"summary\">\n<tr><th>quantity</th><th>unit</th><th>value</th></tr>\n",
+            );
+            for (k, unit, v) in run_summary_rows(info) {
                 let _ = writeln!(
                     out,
-                    "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
                     esc(&k),
+                    esc(&unit),
                     esc(&v)
                 );
             }
