@@ -245,9 +245,9 @@ impl OutDir {
                 };
                 let (_, time) = csv.times(&path)?;
                 let col = |n: &str| -> anyhow::Result<Curve> {
-                    let v = csv.f64s(n).ok_or_else(|| {
-                        input(format!("{}: no `{n}` column", path.display()))
-                    })?;
+                    let v = csv
+                        .f64s(n)
+                        .ok_or_else(|| input(format!("{}: no `{n}` column", path.display())))?;
                     Ok(Curve::run(time.clone(), v))
                 };
                 let hosts = HostCurves {

@@ -110,7 +110,11 @@ fn rgb(c: (u8, u8, u8)) -> RGBColor {
 fn y_span(r: Option<(f64, f64)>) -> Range<f64> {
     let (lo, hi) = r.unwrap_or((0.0, 1.0));
     let lo = lo.min(0.0);
-    let hi = if hi > lo { hi + 0.06 * (hi - lo) } else { lo + 1.0 };
+    let hi = if hi > lo {
+        hi + 0.06 * (hi - lo)
+    } else {
+        lo + 1.0
+    };
     lo..hi
 }
 
@@ -123,9 +127,7 @@ pub fn tick_label(v: f64) -> String {
         trim(format!("{:.2}", v / 1e9)) + "G"
     } else if a >= 1e6 {
         trim(format!("{:.2}", v / 1e6)) + "M"
-    } else if a >= 1.0 && (v - v.round()).abs() < 1e-9 {
-        wormsim::chart::group(v)
-    } else if a >= 100.0 {
+    } else if a >= 100.0 || (a >= 1.0 && (v - v.round()).abs() < 1e-9) {
         wormsim::chart::group(v)
     } else {
         trim(format!("{v:.3}"))
@@ -319,11 +321,14 @@ where
         let mut poly: Vec<(f64, f64)> = b.x.iter().copied().zip(b.upper.iter().copied()).collect();
         poly.extend(b.x.iter().copied().zip(b.lower.iter().copied()).rev());
         let style = rgb(b.color).mix(b.opacity).filled();
-        chart
+        let drawn = chart
             .draw_series(std::iter::once(Polygon::new(poly, style)))
-            .map_err(err)?
-            .label(&b.label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], style));
+            .map_err(err)?;
+        if !b.label.is_empty() {
+            drawn
+                .label(&b.label)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], style));
+        }
     }
     // Event markers: dashed verticals, labels stacked under the top.
     for (i, m) in fig.markers.iter().enumerate() {

@@ -114,23 +114,55 @@ const RUN_FIELDS: &[(&str, &str, &str)] = &[
     ("hosts", "vulnerable hosts", "[hosts]"),
     ("seeds", "infected at the start", "[hosts]"),
     ("report", "ever infected at the report times", "[hosts]"),
-    ("ever_infected", "ever infected by the end (final count)", "[hosts]"),
+    (
+        "ever_infected",
+        "ever infected by the end (final count)",
+        "[hosts]",
+    ),
     ("infected_at_end", "infected at the end", "[hosts]"),
     ("time_to_10pct", "10% of the final count reached", "UTC"),
     ("time_to_50pct", "50% of the final count reached", "UTC"),
     ("time_to_90pct", "90% of the final count reached", "UTC"),
-    ("peak_new_infections_per_minute", "peak new infections", "[hosts/min]"),
+    (
+        "peak_new_infections_per_minute",
+        "peak new infections",
+        "[hosts/min]",
+    ),
     ("peak_minute", "minute of the peak (start)", "UTC"),
     ("patched", "patched by the end", "[hosts]"),
-    ("patched_while_infected", "of which patched while infected", "[hosts]"),
+    (
+        "patched_while_infected",
+        "of which patched while infected",
+        "[hosts]",
+    ),
     ("reboots", "reboots of infected hosts", "[reboots]"),
-    ("reinfections", "re-infections after a reboot", "[infections]"),
+    (
+        "reinfections",
+        "re-infections after a reboot",
+        "[infections]",
+    ),
     ("instances_added", "extra worm instances", "[instances]"),
-    ("expired", "infections ended by lifetime or drop-dead date", "[infections]"),
+    (
+        "expired",
+        "infections ended by lifetime or drop-dead date",
+        "[infections]",
+    ),
     ("crashes", "hosts crashed by the worm", "[hosts]"),
-    ("backdoored", "hosts with the backdoor at the end", "[hosts]"),
-    ("flood_bytes_delivered", "flood payload delivered to the listening site", "[bytes]"),
-    ("flood_bytes_at_target", "flood payload arriving at the target address", "[bytes]"),
+    (
+        "backdoored",
+        "hosts with the backdoor at the end",
+        "[hosts]",
+    ),
+    (
+        "flood_bytes_delivered",
+        "flood payload delivered to the listening site",
+        "[bytes]",
+    ),
+    (
+        "flood_bytes_at_target",
+        "flood payload arriving at the target address",
+        "[bytes]",
+    ),
     ("probes", "probes sent", "[probes]"),
     ("events", "engine events", "[events]"),
 ];
@@ -272,7 +304,10 @@ pub fn directory(d: &OutDir, charts: &[(Figure, String)]) -> String {
     if let Some(s) = &d.scenario {
         item("simulated", format!("{} to {}", s.start, s.end));
     }
-    item("wormsim", format!("{VERSION} (this report and, unless noted, the run)"));
+    item(
+        "wormsim",
+        format!("{VERSION} (this report and, unless noted, the run)"),
+    );
     item(
         "source",
         format!("{} ({})", d.dir.display(), files_present(d).join(", ")),
@@ -367,8 +402,10 @@ pub fn validation(
     for (k, v) in facts {
         let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
     }
-    out.push_str("</dl>\n<table id=\"validation\">\n<tr><th>quantity</th><th>published</th><th>source</th>\
-                  <th>simulated median</th><th>5–95%</th><th>tolerance</th><th>verdict</th></tr>\n");
+    out.push_str(
+        "</dl>\n<table id=\"validation\">\n<tr><th>quantity</th><th>published</th><th>source</th>\
+                  <th>simulated median</th><th>5–95%</th><th>tolerance</th><th>verdict</th></tr>\n",
+    );
     for r in rows {
         let _ = writeln!(
             out,

@@ -277,15 +277,22 @@ impl Curve {
             .collect()
     }
 
-    /// Add this curve to `fig`: its bands (if any), then its line.
-    fn draw(&self, fig: &mut Figure, label: &str, color: Rgb, dash: Dash) {
+    /// Add this curve to `fig`: its bands (if any, and `bands`), then its line.
+    /// Only the first curve's bands carry a legend label (`5–95% of runs`):
+    /// the colours tell the curves apart.
+    fn draw(&self, fig: &mut Figure, label: &str, color: Rgb, dash: Dash, bands: bool) {
         for (band, name, opacity) in [
-            (&self.band90, "5–95%", 0.15),
-            (&self.band50, "25–75%", 0.3),
+            (&self.band90, "5–95% of runs", 0.15),
+            (&self.band50, "25–75% of runs", 0.3),
         ] {
-            if let Some((lo, hi)) = band {
+            if let (Some((lo, hi)), true) = (band, bands) {
+                let first = !fig.bands.iter().any(|b| b.label == name);
                 fig.bands.push(Band {
-                    label: format!("{label} {name}"),
+                    label: if first {
+                        name.to_string()
+                    } else {
+                        String::new()
+                    },
                     color,
                     opacity,
                     x: self.time.clone(),
@@ -345,21 +352,33 @@ pub fn hosts(meta: &Meta, c: &HostCurves, fits: &[FitCurve]) -> Figure {
         "hosts",
     );
     fig.legend = Corner::MiddleRight;
-    c.susceptible
-        .draw(&mut fig, "susceptible", color::SUSCEPTIBLE, Dash::Solid);
     c.infected
-        .draw(&mut fig, "infected", color::INFECTED, Dash::Solid);
+        .draw(&mut fig, "infected", color::INFECTED, Dash::Solid, true);
+    c.susceptible.draw(
+        &mut fig,
+        "susceptible",
+        color::SUSCEPTIBLE,
+        Dash::Solid,
+        true,
+    );
     c.patched
-        .draw(&mut fig, "patched", color::PATCHED, Dash::Solid);
+        .draw(&mut fig, "patched", color::PATCHED, Dash::Solid, true);
+    // Its bands would hide the infected ones (the two curves coincide until
+    // hosts recover): the median alone.
     c.cumulative_infected
-        .draw(&mut fig, "ever infected", color::EVER, Dash::Dashed);
+        .draw(&mut fig, "ever infected", color::EVER, Dash::Dashed, false);
     for f in fits.iter().filter(|f| f.x_axis == XAxis::Utc) {
         fig.lines.push(Line {
             label: format!("{} fit (ever infected)", f.model.to_uppercase()),
             color: color::FIT,
             dash: Dash::Dashed,
             axis: Axis::Left,
-            points: f.time.iter().copied().zip(f.fitted.iter().copied()).collect(),
+            points: f
+                .time
+                .iter()
+                .copied()
+                .zip(f.fitted.iter().copied())
+                .collect(),
         });
     }
     fig
@@ -383,7 +402,13 @@ pub fn new_infections(meta: &Meta, c: &HostCurves) -> Figure {
             _ => 0.0,
         })
         .skip(1);
-    per_min.draw(&mut fig, "new infections", color::INFECTED, Dash::Solid);
+    per_min.draw(
+        &mut fig,
+        "new infections",
+        color::INFECTED,
+        Dash::Solid,
+        true,
+    );
     let peak = per_min
         .mid
         .iter()
@@ -396,7 +421,7 @@ pub fn new_infections(meta: &Meta, c: &HostCurves) -> Figure {
     if let Some((i, v)) = peak.filter(|p| p.1 > 0.0) {
         let t = per_min.time[i];
         let what = if per_min.band90.is_some() {
-            "median peak"
+            "peak of the median"
         } else {
             "peak"
         };
@@ -419,13 +444,23 @@ pub fn telescope(meta: &Meta, truth: &Curve, seen_time: &[f64], seen: &[f64]) ->
         "hosts",
     );
     fig.legend = Corner::LowerRight;
-    truth.draw(&mut fig, "ever infected (truth)", color::EVER, Dash::Solid);
+    truth.draw(
+        &mut fig,
+        "ever infected (truth)",
+        color::EVER,
+        Dash::Solid,
+        true,
+    );
     fig.lines.push(Line {
         label: "unique sources seen by the telescope".into(),
         color: color::TELESCOPE,
         dash: Dash::Solid,
         axis: Axis::Left,
-        points: seen_time.iter().copied().zip(seen.iter().copied()).collect(),
+        points: seen_time
+            .iter()
+            .copied()
+            .zip(seen.iter().copied())
+            .collect(),
     });
     fig
 }
@@ -531,7 +566,12 @@ pub fn fit(meta: &Meta, name: &str, f: &FitCurve) -> Figure {
         color: color::FIT,
         dash: Dash::Solid,
         axis: Axis::Left,
-        points: f.time.iter().copied().zip(f.fitted.iter().copied()).collect(),
+        points: f
+            .time
+            .iter()
+            .copied()
+            .zip(f.fitted.iter().copied())
+            .collect(),
     });
     fig
 }
@@ -563,7 +603,9 @@ mod tests {
     use super::*;
 
     fn curves() -> HostCurves {
-        let t: Vec<f64> = (0..5).map(|i| 995_536_800.0 + 60.0 * f64::from(i)).collect();
+        let t: Vec<f64> = (0..5)
+            .map(|i| 995_536_800.0 + 60.0 * f64::from(i))
+            .collect();
         let c = |v: &[f64]| Curve::run(t.clone(), v.to_vec());
         HostCurves {
             infected: c(&[1.0, 2.0, 5.0, 9.0, 10.0]),
@@ -595,7 +637,11 @@ mod tests {
         assert_eq!(f.callouts.len(), 1);
         assert_eq!(f.callouts[0].y, 4.0);
         assert_eq!(f.callouts[0].x, 995_536_800.0 + 180.0);
-        assert!(f.callouts[0].label.contains("10:03 UTC"), "{}", f.callouts[0].label);
+        assert!(
+            f.callouts[0].label.contains("10:03 UTC"),
+            "{}",
+            f.callouts[0].label
+        );
     }
 
     #[test]
@@ -606,6 +652,7 @@ mod tests {
         c.infected.band50 = Some((v.clone(), v));
         let f = hosts(&Meta::default(), &c, &[]);
         assert_eq!(f.bands.len(), 2);
+        assert_eq!(f.bands[0].label, "5–95% of runs");
         assert!(f.lines.iter().any(|l| l.label == "infected (median)"));
     }
 

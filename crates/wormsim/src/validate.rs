@@ -626,6 +626,9 @@ mod tests {
         let c = check("final-count");
         let values: Vec<Option<f64>> = (0..=20).map(|i| Some(f64::from(i))).collect();
         let o = evaluate_one(c, &values);
-        assert_eq!((o.q05, o.median, o.q95), (Some(1.0), Some(10.0), Some(19.0)));
+        assert_eq!(
+            (o.q05, o.median, o.q95),
+            (Some(1.0), Some(10.0), Some(19.0))
+        );
     }
 }

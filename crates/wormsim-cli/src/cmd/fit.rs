@@ -7,8 +7,8 @@ use crate::export;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use wormsim::fit::data::{Kind, Selection, TimePoint, read_series};
 use wormsim::chart::{FitCurve, Meta, XAxis};
+use wormsim::fit::data::{Kind, Selection, TimePoint, read_series};
 use wormsim::fit::{FitError, FitOptions, ModelKind, Objective, fit};
 
 /// Everything the exporters need about one fit.

@@ -28,7 +28,11 @@ pub fn html(d: &OutDir) -> anyhow::Result<String> {
 
 /// Draw the charts of `dir` (and/or its report) into it, after a run or an
 /// ensemble wrote its data there; returns the file names written.
-pub fn extras(dir: &Path, plot: Option<PlotFormat>, with_report: bool) -> anyhow::Result<Vec<String>> {
+pub fn extras(
+    dir: &Path,
+    plot: Option<PlotFormat>,
+    with_report: bool,
+) -> anyhow::Result<Vec<String>> {
     if plot.is_none() && !with_report {
         return Ok(Vec::new());
     }

@@ -172,7 +172,7 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
             ("wormsim".to_string(), report::VERSION.to_string()),
             ("result".to_string(), summary.clone()),
         ];
-        let html = report::validation(&heading, &facts, &rows, &[note.clone()]);
+        let html = report::validation(&heading, &facts, &rows, std::slice::from_ref(&note));
         let mut staged = Staged::new();
         staged.write(path, html.as_bytes())?;
         staged.commit()?;

@@ -43,7 +43,12 @@ fn read(p: &Path) -> String {
 /// Width and height from a PNG's IHDR chunk.
 fn png_size(p: &Path) -> (u32, u32) {
     let b = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", p.display());
+    assert_eq!(
+        &b[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        p.display()
+    );
     assert_eq!(&b[12..16], b"IHDR");
     let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     (be(16), be(20))
@@ -99,9 +104,27 @@ fn structure(html: &str) -> String {
                 .split('<')
                 .next()
                 .unwrap_or("");
-            let keep_text = ["h1", "h2", "th", "dt", "title", "figcaption"].contains(&name.as_str());
-            if ["html", "head", "body", "style", "title", "h1", "h2", "table", "th", "dl", "dt", "figure", "figcaption", "pre", "p", "meta"]
-                .contains(&name.as_str())
+            let keep_text =
+                ["h1", "h2", "th", "dt", "title", "figcaption"].contains(&name.as_str());
+            if [
+                "html",
+                "head",
+                "body",
+                "style",
+                "title",
+                "h1",
+                "h2",
+                "table",
+                "th",
+                "dl",
+                "dt",
+                "figure",
+                "figcaption",
+                "pre",
+                "p",
+                "meta",
+            ]
+            .contains(&name.as_str())
             {
                 let _ = write!(out, "<{name}{}{}>", attr("id"), attr("class"));
                 if name == "meta" {
@@ -141,7 +164,10 @@ fn run_plot_svg_snapshot() {
     let flood = read(&out.join("flood.svg"));
     assert!(flood.contains("site moves to 198.137.240.92 (22:00 UTC)"));
     assert!(flood.contains("198.137.240.91 filtered (23:00 UTC)"));
-    insta::assert_snapshot!("tiny_new_infections_svg", read(&out.join("new-infections.svg")));
+    insta::assert_snapshot!(
+        "tiny_new_infections_svg",
+        read(&out.join("new-infections.svg"))
+    );
 }
 
 #[test]
@@ -156,7 +182,10 @@ fn report_structure_snapshot() {
     }
     assert_eq!(html.matches("<figure ").count(), 3);
     assert!(html.contains("[scenario]"), "the scenario TOML");
-    assert!(html.contains("worm.max_instances"), "a default and its source");
+    assert!(
+        html.contains("worm.max_instances"),
+        "a default and its source"
+    );
     insta::assert_snapshot!("tiny_report_structure", structure(&html));
 }
 
@@ -189,7 +218,10 @@ fn report_of_a_directory_with_a_telescope_and_a_fit() {
     let html = read(&html_path);
     assert!(html.contains("id=\"chart-telescope\""));
     assert!(html.contains("Telescope vs truth: tiny-crv2, seed 3"));
-    assert!(html.contains("RCS fit (ever infected)"), "the analytic overlay");
+    assert!(
+        html.contains("RCS fit (ever infected)"),
+        "the analytic overlay"
+    );
 }
 
 #[test]
@@ -215,14 +247,24 @@ fn ensemble_plot_has_bands_and_report() {
     wormsim()
         .args(["ensemble"])
         .arg(&toml)
-        .args(["--runs", "5", "--threads", "2", "-q", "--plot", "svg", "--report", "--out"])
+        .args([
+            "--runs",
+            "5",
+            "--threads",
+            "2",
+            "-q",
+            "--plot",
+            "svg",
+            "--report",
+            "--out",
+        ])
         .arg(&out)
         .assert()
         .success();
     let svg = read(&out.join("hosts.svg"));
     assert!(svg.contains("tiny-crv2, seed 3, 5 runs"));
     assert!(svg.contains("infected (median)"));
-    assert!(svg.contains("infected 5–95%") && svg.contains("infected 25–75%"));
+    assert!(svg.contains("5–95% of runs") && svg.contains("25–75% of runs"));
     let html = read(&out.join("report.html"));
     assert!(html.contains("ensemble of 5 runs"));
     assert!(html.contains("<th>median</th>"));
@@ -236,7 +278,9 @@ fn ensemble_plot_needs_csv() {
     let a = wormsim()
         .args(["ensemble"])
         .arg(&toml)
-        .args(["--runs", "2", "--format", "parquet", "--plot", "png", "--out"])
+        .args([
+            "--runs", "2", "--format", "parquet", "--plot", "png", "--out",
+        ])
         .arg(dir.join("o"))
         .assert()
         .code(2);
@@ -259,7 +303,15 @@ fn validate_prints_the_table_and_passes() {
     let dir = scratch("validate");
     let page = dir.join("validation.html");
     let assert = wormsim()
-        .args(["validate", "--runs", "2", "--threads", "2", "-q", "--report"])
+        .args([
+            "validate",
+            "--runs",
+            "2",
+            "--threads",
+            "2",
+            "-q",
+            "--report",
+        ])
         .arg(&page)
         .assert()
         .success();
@@ -295,7 +347,9 @@ fn report_renders_in_headless_chromium() {
             std::env::var("WORMSIM_CI_FULL").as_deref() != Ok("1"),
             "WORMSIM_CI_FULL=1 but chromium is missing: run .ci/setup-chromium.sh"
         );
-        eprintln!("SKIPPED report_renders_in_headless_chromium: chromium is not installed (.ci/setup-chromium.sh)");
+        eprintln!(
+            "SKIPPED report_renders_in_headless_chromium: chromium is not installed (.ci/setup-chromium.sh)"
+        );
         return;
     }
     let dir = scratch("report-browser");
