@@ -352,9 +352,9 @@ impl Setup {
                     rng.random::<f64>(),
                     rng.random::<f64>(),
                 );
-                *f = u8::from(e < t.english_fraction) * trait_bit::ENGLISH
-                    | u8::from(c < t.chinese_fraction) * trait_bit::CHINESE
-                    | u8::from(d < t.nt4_fraction) * trait_bit::NT4;
+                *f = (u8::from(e < t.english_fraction) * trait_bit::ENGLISH)
+                    | (u8::from(c < t.chinese_fraction) * trait_bit::CHINESE)
+                    | (u8::from(d < t.nt4_fraction) * trait_bit::NT4);
             }
         }
         let mut clock = Vec::new();

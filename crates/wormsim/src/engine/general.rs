@@ -97,6 +97,25 @@ impl Ord for Sched {
     }
 }
 
+/// The hot per-host fields.
+#[derive(Clone, Copy, Debug)]
+struct Host {
+    /// Per-thread scan rate [rate units].
+    tu: u64,
+    /// Scanning threads awake, over all instances.
+    awake: u32,
+    /// Infection epoch: scheduled events of an earlier infection are stale.
+    epoch: u32,
+    /// Scanning threads per instance.
+    threads: u16,
+    state: HostState,
+    /// Engine flags ([`flag`]).
+    flags: u8,
+    instances: u8,
+    /// Trait bits of the setup ([`trait_bit`]).
+    traits: u8,
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Break {
     Phase(Phase),
@@ -158,16 +177,18 @@ pub struct General {
     setup: Setup,
     cfg: Cfg,
     n: usize,
-    state: Vec<HostState>,
-    flags: Vec<u8>,
+    /// Hot per-host state, one record per host (fewer cache misses than
+    /// one array per attribute).
+    h: Vec<Host>,
     first_at: Vec<f64>,
     first_by: Vec<u32>,
     order: Vec<u32>,
     infected_at: Vec<f64>,
-    instances: Vec<u8>,
-    awake: Vec<u32>,
-    epoch: Vec<u32>,
     weights: Fenwick<u64>,
+    /// Hosts with a nonzero weight.
+    scanning: DenseSet,
+    /// Distinct nonzero weights and how many hosts have each.
+    weight_classes: std::collections::BTreeMap<u64, u32>,
     infected: DenseSet,
     /// Infected hosts that another probe would give one more instance.
     reinfectable: DenseSet,
@@ -324,16 +345,25 @@ impl General {
         let group_dead = s.worm.drop_dead.is_some_and(|d| s.start >= d);
         General {
             n,
-            state: vec![HostState::Susceptible; n],
-            flags: vec![0; n],
+            h: (0..n)
+                .map(|i| Host {
+                    tu: setup.thread_units[i],
+                    awake: 0,
+                    epoch: 0,
+                    threads: setup.threads[i],
+                    state: HostState::Susceptible,
+                    flags: 0,
+                    instances: 0,
+                    traits: setup.flags[i],
+                })
+                .collect(),
             first_at: vec![f64::NAN; n],
             first_by: vec![NO_HOST; n],
             order: Vec::new(),
             infected_at: vec![f64::NAN; n],
-            instances: vec![0; n],
-            awake: vec![0; n],
-            epoch: vec![0; n],
             weights: Fenwick::new(n),
+            scanning: DenseSet::new(n),
+            weight_classes: std::collections::BTreeMap::new(),
             infected: DenseSet::new(n),
             reinfectable: DenseSet::new(n),
             reinfectable_weight: 0,
@@ -377,7 +407,7 @@ impl General {
     // ----- host clock -------------------------------------------------------
 
     fn wrong_clock(&self, h: u32) -> bool {
-        self.setup.flags[h as usize] & trait_bit::WRONG_CLOCK != 0
+        self.h[h as usize].traits & trait_bit::WRONG_CLOCK != 0
     }
 
     fn local(&self, h: u32, t: f64) -> f64 {
@@ -405,7 +435,7 @@ impl General {
 
     fn schedule(&mut self, t: f64, host: u32, kind: Kind) {
         self.seq += 1;
-        let epoch = self.epoch[host as usize];
+        let epoch = self.h[host as usize].epoch;
         self.heap.push(Reverse(Sched {
             t,
             seq: self.seq,
@@ -439,16 +469,16 @@ impl General {
     #[inline]
     fn target_weight(&self, h: u32) -> u64 {
         let i = h as usize;
-        if self.state[i] != HostState::Infected
-            || self.flags[i] & (flag::ASLEEP | flag::DEAD) != 0
+        if self.h[i].state != HostState::Infected
+            || self.h[i].flags & (flag::ASLEEP | flag::DEAD) != 0
             || self.phase_of(h, self.t.secs()) != Phase::Spread
         {
             return 0;
         }
-        let per_thread = self.setup.thread_units[i];
-        let w = per_thread * self.awake[i] as u64;
+        let per_thread = self.h[i].tu;
+        let w = per_thread * self.h[i].awake as u64;
         match self.cfg.max_scan_multiple {
-            Some(m) => w.min((per_thread as f64 * self.setup.threads[i] as f64 * m) as u64),
+            Some(m) => w.min((per_thread as f64 * self.h[i].threads as f64 * m) as u64),
             None => w,
         }
     }
@@ -461,6 +491,27 @@ impl General {
             return;
         }
         self.weights.set(h as usize, new);
+        // Keep the set of scanning hosts and the distinct weights among them,
+        // so that when all weights are equal an infector is a uniform draw.
+        if old > 0 {
+            let c = self
+                .weight_classes
+                .get_mut(&old)
+                .expect("weight class present");
+            *c -= 1;
+            if *c == 0 {
+                self.weight_classes.remove(&old);
+            }
+            if new == 0 {
+                self.scanning.remove(h);
+            }
+        }
+        if new > 0 {
+            *self.weight_classes.entry(new).or_insert(0) += 1;
+            if old == 0 {
+                self.scanning.insert(h);
+            }
+        }
         if self.reinfectable.contains(h) {
             self.reinfectable_weight = self.reinfectable_weight - old + new;
         }
@@ -470,13 +521,12 @@ impl General {
                 let t = self.t.secs();
                 // Runner speeds are per-thread rates, scaled down together when
                 // the host is at its ceiling.
-                let raw =
-                    self.setup.thread_units[h as usize] as f64 * self.awake[h as usize] as f64;
+                let raw = self.h[h as usize].tu as f64 * self.h[h as usize].awake as f64;
                 let scale = if raw > 0.0 { new as f64 / raw } else { 0.0 };
-                let per_thread = self.setup.thread_units[h as usize] as f64 * scale;
+                let per_thread = self.h[h as usize].tu as f64 * scale;
                 for (when, id, version) in r.host_speed_changed(h, t, per_thread) {
                     self.seq += 1;
-                    let epoch = self.epoch[h as usize];
+                    let epoch = self.h[h as usize].epoch;
                     let kind = Kind::Runner(id, version);
                     self.heap.push(Reverse(Sched {
                         t: when,
@@ -532,7 +582,7 @@ impl General {
             Model::Sequence(_) => 0.0,
         } / RATE_UNITS_PER_PROBE;
         let a_re = match &self.model {
-            Model::Uniform { .. } if self.reinfectable.len() > 0 => {
+            Model::Uniform { .. } if !self.reinfectable.is_empty() => {
                 let pairs = w * self.reinfectable.len() as f64 - self.reinfectable_weight as f64;
                 f * pairs.max(0.0) / self.cfg.omega / RATE_UNITS_PER_PROBE
             }
@@ -630,7 +680,7 @@ impl General {
             let t = self.t.secs();
             for (time, id, version, host) in r.retarget_all(t) {
                 self.seq += 1;
-                let epoch = self.epoch[host as usize];
+                let epoch = self.h[host as usize].epoch;
                 let kind = Kind::Runner(id, version);
                 self.heap.push(Reverse(Sched {
                     t: time,
@@ -647,7 +697,7 @@ impl General {
 
     fn set_flooding<O: Observer>(&mut self, h: u32, on: bool, obs: &mut O) {
         let i = h as usize;
-        let is = self.flags[i] & flag::FLOODING != 0;
+        let is = self.h[i].flags & flag::FLOODING != 0;
         if on == is {
             if on {
                 // Instance count changed while flooding.
@@ -656,20 +706,20 @@ impl General {
                     Event::Flood {
                         t: self.t,
                         host: h,
-                        instances: self.instances[i],
+                        instances: self.h[i].instances,
                     },
                 );
             }
             return;
         }
         if on {
-            self.flags[i] |= flag::FLOODING;
+            self.h[i].flags |= flag::FLOODING;
             self.flooding += 1;
         } else {
-            self.flags[i] &= !flag::FLOODING;
+            self.h[i].flags &= !flag::FLOODING;
             self.flooding -= 1;
         }
-        let instances = if on { self.instances[i] } else { 0 };
+        let instances = if on { self.h[i].instances } else { 0 };
         self.emit(
             obs,
             Event::Flood {
@@ -683,8 +733,8 @@ impl General {
     fn should_flood(&self, h: u32) -> bool {
         let i = h as usize;
         self.cfg.flood
-            && self.state[i] == HostState::Infected
-            && self.flags[i] & (flag::ASLEEP | flag::DEAD) == 0
+            && self.h[i].state == HostState::Infected
+            && self.h[i].flags & (flag::ASLEEP | flag::DEAD) == 0
             && self.phase_of(h, self.t.secs()) == Phase::Flood
     }
 
@@ -693,12 +743,12 @@ impl General {
         let i = h as usize;
         match self.cfg.wake {
             Wake::Never => {
-                self.flags[i] |= flag::ASLEEP;
-                self.awake[i] = 0;
+                self.h[i].flags |= flag::ASLEEP;
+                self.h[i].awake = 0;
             }
             Wake::Lagged { max_lag } => {
-                let total = self.setup.threads[i] as u32 * self.instances[i] as u32;
-                self.awake[i] = 0;
+                let total = self.h[i].threads as u32 * self.h[i].instances as u32;
+                self.h[i].awake = 0;
                 let start = self.t.secs();
                 self.schedule_wake(h, start, 0.0, total, max_lag);
             }
@@ -726,12 +776,12 @@ impl General {
 
     /// Host `h` enters `phase` (its own clock, or the group's).
     fn enter_phase<O: Observer>(&mut self, h: u32, phase: Phase, obs: &mut O) {
-        if self.state[h as usize] != HostState::Infected {
+        if self.h[h as usize].state != HostState::Infected {
             return;
         }
         match phase {
             Phase::Spread => {
-                if self.flags[h as usize] & flag::ASLEEP == 0 {
+                if self.h[h as usize].flags & flag::ASLEEP == 0 {
                     self.begin_wake(h);
                 }
             }
@@ -746,8 +796,8 @@ impl General {
     fn infect<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
         let i = h as usize;
         let t = self.t.secs();
-        self.state[i] = HostState::Infected;
-        self.epoch[i] = self.epoch[i].wrapping_add(1);
+        self.h[i].state = HostState::Infected;
+        self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
         self.infected.insert(h);
         // Mark it reinfectable before it stops being susceptible, so it stays a
         // target for CRv1's runners throughout (no needless re-aiming).
@@ -756,10 +806,10 @@ impl General {
         }
         self.remove_susceptible(h);
         self.infected_at[i] = t;
-        self.instances[i] = 1;
-        let first = self.flags[i] & flag::EVER == 0;
+        self.h[i].instances = 1;
+        let first = self.h[i].flags & flag::EVER == 0;
         if first {
-            self.flags[i] |= flag::EVER;
+            self.h[i].flags |= flag::EVER;
             self.first_at[i] = t;
             self.first_by[i] = by;
             self.order.push(h);
@@ -767,8 +817,8 @@ impl General {
         } else {
             self.counters.reinfections += 1;
         }
-        if self.cfg.backdoor && self.flags[i] & flag::BACKDOOR == 0 {
-            self.flags[i] |= flag::BACKDOOR;
+        if self.cfg.backdoor && self.h[i].flags & flag::BACKDOOR == 0 {
+            self.h[i].flags |= flag::BACKDOOR;
             self.backdoored += 1;
         }
         let infector = if by == NO_HOST { None } else { Some(by) };
@@ -783,19 +833,19 @@ impl General {
         );
         if self.dead_at(h, t) {
             // Past the drop-dead date the worm exits at once.
-            self.flags[i] |= flag::DEAD;
+            self.h[i].flags |= flag::DEAD;
             self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
             return;
         }
-        self.flags[i] &= !(flag::ASLEEP | flag::DEAD);
+        self.h[i].flags &= !(flag::ASLEEP | flag::DEAD);
         let phase = self.phase_of(h, t);
-        self.awake[i] = if phase == Phase::Dormant {
+        self.h[i].awake = if phase == Phase::Dormant {
             0
         } else {
-            self.setup.threads[i] as u32
+            self.h[i].threads as u32
         };
         if let Model::Sequence(r) = &mut self.model {
-            r.add_instance(h, self.setup.threads[i] as u32, self.awake[i], t);
+            r.add_instance(h, self.h[i].threads as u32, self.h[i].awake, t);
         }
         self.refresh_weight(h, obs);
         let fl = self.should_flood(h);
@@ -805,8 +855,8 @@ impl General {
             self.schedule(t + life, h, Kind::Lifetime);
         }
         if let Some(d) = self.cfg.deface {
-            if self.setup.flags[i] & trait_bit::ENGLISH != 0 && self.flags[i] & flag::DEFACED == 0 {
-                self.flags[i] |= flag::DEFACED;
+            if self.h[i].traits & trait_bit::ENGLISH != 0 && self.h[i].flags & flag::DEFACED == 0 {
+                self.h[i].flags |= flag::DEFACED;
                 self.defaced += 1;
                 self.emit(
                     obs,
@@ -824,22 +874,22 @@ impl General {
     /// Another probe reached infected host `h`: one more worm instance.
     fn add_instance<O: Observer>(&mut self, h: u32, obs: &mut O) {
         let i = h as usize;
-        self.instances[i] += 1;
+        self.h[i].instances += 1;
         self.counters.instances_added += 1;
         let t = self.t.secs();
         let phase = self.phase_of(h, t);
-        let threads = self.setup.threads[i] as u32;
+        let threads = self.h[i].threads as u32;
         // The new instance's threads start at once (they were never asleep),
         // unless the host's calendar says sleep.
         let new_awake = if phase == Phase::Dormant { 0 } else { threads };
         if new_awake > 0 {
-            self.flags[i] &= !flag::ASLEEP;
+            self.h[i].flags &= !flag::ASLEEP;
         }
-        self.awake[i] += new_awake;
+        self.h[i].awake += new_awake;
         if let Model::Sequence(r) = &mut self.model {
             r.add_instance(h, threads, new_awake, t);
         }
-        if self.instances[i] >= self.cfg.max_instances {
+        if self.h[i].instances >= self.cfg.max_instances {
             self.set_reinfectable(h, false);
         }
         self.emit(
@@ -847,11 +897,11 @@ impl General {
             Event::Instance {
                 t: self.t,
                 host: h,
-                instances: self.instances[i],
+                instances: self.h[i].instances,
             },
         );
         self.refresh_weight(h, obs);
-        if self.flags[i] & flag::FLOODING != 0 {
+        if self.h[i].flags & flag::FLOODING != 0 {
             self.set_flooding(h, true, obs);
         }
     }
@@ -859,10 +909,10 @@ impl General {
     /// End `h`'s infection: it becomes `to` (susceptible or patched).
     fn clear<O: Observer>(&mut self, h: u32, why: Clear, to: HostState, obs: &mut O) {
         let i = h as usize;
-        debug_assert_eq!(self.state[i], HostState::Infected);
+        debug_assert_eq!(self.h[i].state, HostState::Infected);
         self.set_flooding(h, false, obs);
-        if self.flags[i] & flag::DEFACED != 0 {
-            self.flags[i] &= !flag::DEFACED;
+        if self.h[i].flags & flag::DEFACED != 0 {
+            self.h[i].flags &= !flag::DEFACED;
             self.defaced -= 1;
             self.emit(
                 obs,
@@ -874,10 +924,10 @@ impl General {
             );
         }
         self.set_reinfectable(h, false);
-        self.state[i] = to;
-        self.instances[i] = 0;
-        self.awake[i] = 0;
-        self.epoch[i] = self.epoch[i].wrapping_add(1);
+        self.h[i].state = to;
+        self.h[i].instances = 0;
+        self.h[i].awake = 0;
+        self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
         self.infected.remove(h);
         if let Model::Sequence(r) = &mut self.model {
             r.remove_host(h);
@@ -898,9 +948,9 @@ impl General {
 
     /// A probe from `by` reached susceptible `h`.
     fn hit_susceptible<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
-        if self.cfg.nt4_crash && self.setup.flags[h as usize] & trait_bit::NT4 != 0 {
+        if self.cfg.nt4_crash && self.h[h as usize].traits & trait_bit::NT4 != 0 {
             self.remove_susceptible(h);
-            self.state[h as usize] = HostState::Crashed;
+            self.h[h as usize].state = HostState::Crashed;
             self.crashed.insert(h);
             self.counters.crashes += 1;
             self.emit(
@@ -919,10 +969,10 @@ impl General {
 
     fn patch<O: Observer>(&mut self, h: u32, obs: &mut O) {
         let i = h as usize;
-        let was_infected = match self.state[i] {
+        let was_infected = match self.h[i].state {
             HostState::Susceptible => {
                 self.remove_susceptible(h);
-                self.state[i] = HostState::Patched;
+                self.h[i].state = HostState::Patched;
                 false
             }
             HostState::Infected => {
@@ -932,7 +982,7 @@ impl General {
             }
             HostState::Crashed => {
                 self.crashed.remove(h);
-                self.state[i] = HostState::Patched;
+                self.h[i].state = HostState::Patched;
                 false
             }
             HostState::Patched => return,
@@ -969,7 +1019,7 @@ impl General {
         }
         for k in 0..self.setup.seeds.len() {
             let h = self.setup.seeds[k];
-            if self.state[h as usize] == HostState::Susceptible {
+            if self.h[h as usize].state == HostState::Susceptible {
                 self.infect(h, NO_HOST, obs);
             }
         }
@@ -979,20 +1029,20 @@ impl General {
         let t = self.t.secs();
         for (i, hs) in ck.hosts.iter().enumerate() {
             if hs.backdoor {
-                self.flags[i] |= flag::BACKDOOR;
+                self.h[i].flags |= flag::BACKDOOR;
                 self.backdoored += 1;
             }
             if !hs.first_infected_at.is_nan() {
-                self.flags[i] |= flag::EVER;
+                self.h[i].flags |= flag::EVER;
                 self.first_at[i] = hs.first_infected_at;
                 self.first_by[i] = hs.first_infector;
                 self.ever += 1;
             }
             if hs.asleep {
-                self.flags[i] |= flag::ASLEEP;
+                self.h[i].flags |= flag::ASLEEP;
             }
             if hs.dead {
-                self.flags[i] |= flag::DEAD;
+                self.h[i].flags |= flag::DEAD;
             }
         }
         self.order = ck.infection_order(&self.first_at);
@@ -1002,27 +1052,27 @@ impl General {
                 HostState::Susceptible => {}
                 HostState::Patched => {
                     self.remove_susceptible(h);
-                    self.state[i] = HostState::Patched;
+                    self.h[i].state = HostState::Patched;
                     self.n_patched += 1;
                 }
                 HostState::Crashed => {
                     self.remove_susceptible(h);
-                    self.state[i] = HostState::Crashed;
+                    self.h[i].state = HostState::Crashed;
                     self.crashed.insert(h);
                 }
                 HostState::Infected => {
                     self.remove_susceptible(h);
-                    self.state[i] = HostState::Infected;
-                    self.epoch[i] = self.epoch[i].wrapping_add(1);
+                    self.h[i].state = HostState::Infected;
+                    self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
                     self.infected.insert(h);
                     self.infected_at[i] = hs.infected_at;
-                    self.instances[i] = hs.instances.max(1);
-                    let total = self.setup.threads[i] as u32 * self.instances[i] as u32;
-                    self.awake[i] = hs.awake.min(total);
+                    self.h[i].instances = hs.instances.max(1);
+                    let total = self.h[i].threads as u32 * self.h[i].instances as u32;
+                    self.h[i].awake = hs.awake.min(total);
                     if let Model::Sequence(r) = &mut self.model {
-                        r.add_instance(h, self.setup.threads[i] as u32, self.awake[i], t);
+                        r.add_instance(h, self.h[i].threads as u32, self.h[i].awake, t);
                     }
-                    if self.instances[i] < self.cfg.max_instances {
+                    if self.h[i].instances < self.cfg.max_instances {
                         self.set_reinfectable(h, true);
                     }
                     self.refresh_weight(h, obs);
@@ -1033,7 +1083,7 @@ impl General {
                         self.schedule((hs.infected_at + life).max(t), h, Kind::Lifetime);
                     }
                     if hs.defaced {
-                        self.flags[i] |= flag::DEFACED;
+                        self.h[i].flags |= flag::DEFACED;
                         self.defaced += 1;
                         if let Some(d) = self.cfg.deface {
                             self.schedule((hs.infected_at + d).max(t), h, Kind::DefaceEnd);
@@ -1046,12 +1096,12 @@ impl General {
                         let local = self.local(h, t);
                         let since = local - month_start(local);
                         if self.phase_of(h, t) == Phase::Spread
-                            && self.flags[i] & flag::ASLEEP == 0
-                            && self.awake[i] < total
+                            && self.h[i].flags & flag::ASLEEP == 0
+                            && self.h[i].awake < total
                             && since < max_lag
                         {
                             let start = t - since;
-                            self.schedule_wake(h, start, since, total - self.awake[i], max_lag);
+                            self.schedule_wake(h, start, since, total - self.h[i].awake, max_lag);
                         }
                     }
                 }
@@ -1061,7 +1111,14 @@ impl General {
 
     // ----- the event loop ---------------------------------------------------
 
+    /// An infector in proportion to scanning weight: a uniform scanning host
+    /// when all weights are equal (the common case), else a Fenwick search.
+    /// Which path is used depends only on the state, not on random numbers, and
+    /// both give the same distribution.
     fn choose_infector(&mut self) -> u32 {
+        if self.weight_classes.len() == 1 {
+            return self.scanning.choose(&mut self.inf.rng);
+        }
         let u = below_u64(&mut self.inf.rng, self.weights.total());
         self.weights.find(u) as u32
     }
@@ -1135,7 +1192,7 @@ impl General {
                     self.rec.fired();
                     let h = self.crashed.choose(&mut self.rec.rng);
                     self.crashed.remove(h);
-                    self.state[h as usize] = HostState::Susceptible;
+                    self.h[h as usize].state = HostState::Susceptible;
                     self.add_susceptible(h);
                     self.emit(obs, Event::Recover { t: self.t, host: h });
                 }
@@ -1179,7 +1236,7 @@ impl General {
                         .filter(|&h| !self.wrong_clock(h))
                         .collect();
                     for h in hosts {
-                        self.flags[h as usize] |= flag::DEAD;
+                        self.h[h as usize].flags |= flag::DEAD;
                         self.counters.expired += 1;
                         self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
                     }
@@ -1238,7 +1295,7 @@ impl General {
     fn scheduled<O: Observer>(&mut self, ev: Sched, obs: &mut O) {
         let h = ev.host;
         let i = h as usize;
-        if ev.epoch != self.epoch[i] || self.state[i] != HostState::Infected {
+        if ev.epoch != self.h[i].epoch || self.h[i].state != HostState::Infected {
             return; // stale: the infection it belonged to is over
         }
         match ev.kind {
@@ -1251,11 +1308,11 @@ impl General {
             }
             Kind::Wake { start, lag, left } => {
                 if self.phase_of(h, self.t.secs()) != Phase::Spread
-                    || self.flags[i] & flag::ASLEEP != 0
+                    || self.h[i].flags & flag::ASLEEP != 0
                 {
                     return;
                 }
-                self.awake[i] += 1;
+                self.h[i].awake += 1;
                 if let Model::Sequence(r) = &mut self.model {
                     r.wake_one(h, &mut self.wake_rng);
                 }
@@ -1269,8 +1326,8 @@ impl General {
                 self.clear(h, Clear::Lifetime, HostState::Susceptible, obs);
             }
             Kind::DefaceEnd => {
-                if self.flags[i] & flag::DEFACED != 0 {
-                    self.flags[i] &= !flag::DEFACED;
+                if self.h[i].flags & flag::DEFACED != 0 {
+                    self.h[i].flags &= !flag::DEFACED;
                     self.defaced -= 1;
                     self.emit(
                         obs,
@@ -1283,7 +1340,7 @@ impl General {
                 }
             }
             Kind::DropDead => {
-                self.flags[i] |= flag::DEAD;
+                self.h[i].flags |= flag::DEAD;
                 self.counters.expired += 1;
                 self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
             }
@@ -1297,10 +1354,10 @@ impl General {
                 if let Some((next_t, v)) = next {
                     self.schedule(next_t, h, Kind::Runner(id, v));
                 }
-                match self.state[target as usize] {
+                match self.h[target as usize].state {
                     HostState::Susceptible => self.hit_susceptible(target, h, obs),
                     HostState::Infected
-                        if self.instances[target as usize] < self.cfg.max_instances
+                        if self.h[target as usize].instances < self.cfg.max_instances
                             && target != h =>
                     {
                         self.add_instance(target, obs)
@@ -1319,7 +1376,7 @@ impl General {
         HostRecords {
             first_infected_at: self.first_at.clone(),
             first_infector: self.first_by.clone(),
-            state: self.state.clone(),
+            state: self.h.iter().map(|x| x.state).collect(),
             infection_order: self.order.clone(),
         }
     }
@@ -1353,21 +1410,21 @@ impl General {
                 let h = i as u32;
                 HostSnapshot {
                     addr: self.setup.population.addrs()[i],
-                    state: self.state[i],
-                    instances: self.instances[i],
-                    awake: self.awake[i],
-                    thread_units: self.setup.thread_units[i],
-                    threads: self.setup.threads[i],
-                    traits: self.setup.flags[i],
+                    state: self.h[i].state,
+                    instances: self.h[i].instances,
+                    awake: self.h[i].awake,
+                    thread_units: self.h[i].tu,
+                    threads: self.h[i].threads,
+                    traits: self.h[i].traits,
                     clock_offset: self.setup.clock_offset(h),
-                    backdoor: self.flags[i] & flag::BACKDOOR != 0,
-                    defaced: self.flags[i] & flag::DEFACED != 0,
-                    asleep: self.flags[i] & flag::ASLEEP != 0,
-                    dead: self.flags[i] & flag::DEAD != 0,
+                    backdoor: self.h[i].flags & flag::BACKDOOR != 0,
+                    defaced: self.h[i].flags & flag::DEFACED != 0,
+                    asleep: self.h[i].flags & flag::ASLEEP != 0,
+                    dead: self.h[i].flags & flag::DEAD != 0,
                     first_infected_at: self.first_at[i],
                     first_infector: self.first_by[i],
                     infected_at: self.infected_at[i],
-                    patch_at: if self.state[i] == HostState::Patched {
+                    patch_at: if self.h[i].state == HostState::Patched {
                         f64::NAN
                     } else {
                         pending_at[i]
