@@ -452,7 +452,7 @@ mod tests {
         let lo = SimTime::from_ymd(2001, 7, 19).secs() + 10.0 * HOUR;
         let hi = lo + 20.0 * HOUR;
         let t = utc_ticks(lo, hi);
-        assert_eq!(t.len(), 10);
+        assert_eq!(t.len(), 11, "10:00 to 06:00 every 2 h, both ends");
         assert!(t.iter().all(|x| x.rem_euclid(2.0 * HOUR) == 0.0));
         assert_eq!(utc_label(t[0], t[0]), "Jul 19 10:00");
         assert_eq!(utc_label(t[1], t[0]), "12:00");
