@@ -286,7 +286,7 @@ where
         .margin(16)
         .x_label_area_size(56)
         .y_label_area_size(96)
-        .right_y_label_area_size(if has_right { 90 } else { 16 })
+        .right_y_label_area_size(if has_right { 90 } else { 48 })
         .build_cartesian_2d(x_coord, y.clone())
         .map_err(err)?
         .set_secondary_coord(x_lo..x_hi, y2.clone());
@@ -350,6 +350,19 @@ where
             )))
             .map_err(err)?;
     }
+    for d in &fig.dots {
+        let color = rgb(d.color);
+        chart
+            .draw_series(
+                d.points
+                    .iter()
+                    .filter(|p| p.1.is_finite())
+                    .map(|&p| Circle::new(p, 3, color.filled())),
+            )
+            .map_err(err)?
+            .label(&d.label)
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+    }
     for l in &fig.lines {
         let color = rgb(l.color);
         let style = color.stroke_width(if l.dash == Dash::Dashed { 2 } else { 3 });
@@ -396,19 +409,6 @@ where
                 .label(&l.label)
                 .legend(legend),
         };
-    }
-    for d in &fig.dots {
-        let color = rgb(d.color);
-        chart
-            .draw_series(
-                d.points
-                    .iter()
-                    .filter(|p| p.1.is_finite())
-                    .map(|&p| Circle::new(p, 3, color.filled())),
-            )
-            .map_err(err)?
-            .label(&d.label)
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
     }
     for c in &fig.callouts {
         chart

@@ -187,6 +187,7 @@ fn run_summary_rows(info: &Value) -> Vec<(String, String, String)> {
             Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), num),
             Value::String(s) => s.clone(),
             Value::Null => "–".into(),
+            Value::Array(a) if a.is_empty() => "–".into(),
             Value::Array(a) => a
                 .iter()
                 .map(|r| match (r.get("time"), r.get("cumulative_infected")) {

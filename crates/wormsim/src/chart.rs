@@ -551,14 +551,21 @@ pub fn fit(meta: &Meta, name: &str, f: &FitCurve) -> Figure {
             upper: hi.clone(),
         });
     }
+    // At most ~150 dots: a per-minute series would hide the curve.
+    let step = f.time.len().div_ceil(150).max(1);
     fig.dots.push(Dots {
-        label: "observed".into(),
+        label: if step == 1 {
+            "observed".into()
+        } else {
+            format!("observed (every {step}th point)")
+        },
         color: color::EVER,
         points: f
             .time
             .iter()
             .copied()
             .zip(f.observed.iter().copied())
+            .step_by(step)
             .collect(),
     });
     fig.lines.push(Line {

@@ -21,7 +21,7 @@ model = "uniform"
 hosts = 400
 [worm]
 variant = "crv2"
-scan_rate = 2.0
+scan_rate = 0.05
 initial_infected = 2
 [flood]
 move_at = 2001-07-19T22:00:00Z
