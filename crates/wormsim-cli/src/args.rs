@@ -10,7 +10,7 @@ use std::path::PathBuf;
     about = "Exact, fast simulation of Internet worm outbreaks (Code Red and relatives).",
     long_about = "Exact, fast simulation of Internet worm outbreaks (Code Red and relatives).\n\
                   Simulation and analysis only: wormsim never touches a real network.",
-    after_help = "Examples:\n  wormsim run codered-v2-2001-07-19\n  wormsim presets\n  wormsim check my-scenario.toml\n  wormsim fit out/codered-v2-2001-07-19/series.csv --model rcs --to 2001-07-20T00:00:00Z\n  wormsim ensemble codered-v2-2001-07-19 --runs 1000\n  wormsim sweep sweep.toml"
+    after_help = "Examples:\n  wormsim run codered-v2-2001-07-19\n  wormsim presets\n  wormsim check my-scenario.toml\n  wormsim fit out/codered-v2-2001-07-19/series.csv --model rcs --to 2001-07-20T00:00:00Z\n  wormsim ensemble codered-v2-2001-07-19 --runs 1000\n  wormsim sweep sweep.toml\n  wormsim run codered-v2-2001-07-19 --plot png --report\n  wormsim validate"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -89,6 +89,30 @@ pub enum Command {
         bash sweep.sbatch        # submits the array and the merge that waits for it\n  \
         sbatch sweep.sbatch      # submits the array only; merge by hand later")]
     SlurmScript(SlurmScriptArgs),
+    /// Write a self-contained HTML report of a run or ensemble output directory.
+    #[command(
+        long_about = "Write one self-contained HTML file for a `wormsim run` or `wormsim ensemble` \
+                      output directory: the scenario (its TOML and each default's source), the \
+                      summary table, the charts (inline SVG) and the versions and seed. No \
+                      script and no external request.",
+        after_help = "Examples:\n  \
+        wormsim run codered-v2-2001-07-19 --out out/crv2\n  \
+        wormsim report out/crv2 -o report.html\n  \
+        wormsim fit out/crv2/series.csv --model rcs --to 2001-07-20T00:00:00Z --out out/crv2/rcs.json\n  \
+        wormsim report out/crv2          # now with the RCS overlay; writes out/crv2/report.html"
+    )]
+    Report(ReportArgs),
+    /// Run the built-in reproduction checks against the published July 19 numbers.
+    #[command(
+        long_about = "Run an ensemble of the codered-v2-2001-07-19 preset and compare it with the \
+                      published July 19, 2001 numbers (CAIDA, Staniford et al., NIPC): final \
+                      count, onset, saturation, peak rate, fitted K, the calendar stop and the \
+                      flood defeated by the move. Prints quantity, published value and source, \
+                      simulated median with its 5-95% band, tolerance and verdict; exits 1 if a \
+                      check fails. Each check is defined in docs/validation.md.",
+        after_help = "Examples:\n  wormsim validate\n  wormsim validate --runs 40 --report validation.html"
+    )]
+    Validate(ValidateArgs),
 }
 
 #[derive(Args)]
@@ -119,6 +143,12 @@ pub struct RunArgs {
     /// Write the state at the end of the run to FILE, for a later scenario to start from.
     #[arg(long, value_name = "FILE")]
     pub save_checkpoint: Option<PathBuf>,
+    /// Also draw the charts (hosts.png, new-infections.png, flood.png, ...) beside the data.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub plot: Option<PlotFormat>,
+    /// Also write report.html (self-contained HTML: scenario, summary, charts) beside the data.
+    #[arg(long)]
+    pub report: bool,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
@@ -189,6 +219,9 @@ pub struct FitArgs {
     /// Skip the confidence intervals (much faster for the two-factor model).
     #[arg(long)]
     pub no_ci: bool,
+    /// Also draw the observed points, fitted curve and band as <name>.png or .svg beside the JSON.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub plot: Option<PlotFormat>,
     /// Do not write the fitted-curve CSV.
     #[arg(long)]
     pub no_curve: bool,
@@ -201,6 +234,44 @@ pub struct FitArgs {
     )]
     pub tick: f64,
     /// Print nothing on success.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Image format of `--plot`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum PlotFormat {
+    Png,
+    Svg,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// A `wormsim run` or `wormsim ensemble` output directory.
+    pub dir: PathBuf,
+    /// Where to write the HTML (default: DIR/report.html).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print nothing on success.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Replicates of the preset to run.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub runs: u64,
+    /// Base random seed; replicate i uses (seed, i).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (default: the available cores). The result does not depend on it.
+    #[arg(long, value_name = "T")]
+    pub threads: Option<usize>,
+    /// Also write the table as an HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -281,6 +352,12 @@ pub struct EnsembleArgs {
     /// Refuse to start if the memory estimate exceeds this (e.g. 512M, 4G).
     #[arg(long, value_name = "SIZE")]
     pub max_memory: Option<String>,
+    /// Also draw the charts (median and 5-95%/25-75% bands) beside the tables (needs csv).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub plot: Option<PlotFormat>,
+    /// Also write report.html beside the tables (needs csv).
+    #[arg(long)]
+    pub report: bool,
     /// No progress bar and no summary table.
     #[arg(long, short)]
     pub quiet: bool,

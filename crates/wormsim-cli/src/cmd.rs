@@ -6,9 +6,11 @@ pub mod fit;
 pub mod logs;
 pub mod merge;
 pub mod presets;
+pub mod report;
 pub mod run;
 pub mod slurm_script;
 pub mod sweep;
+pub mod validate;
 
 use crate::error::input;
 use std::path::Path;

@@ -8,9 +8,12 @@ mod atomic;
 mod cmd;
 mod error;
 mod export;
+mod outdir;
 mod outputs;
+mod plot;
 mod preflight;
 mod progress;
+mod report;
 mod units;
 
 use std::process::ExitCode;
@@ -44,5 +47,7 @@ fn run() -> anyhow::Result<ExitCode> {
         args::Command::Sweep(a) => cmd::sweep::run(&a),
         args::Command::Merge(a) => cmd::merge::run(&a),
         args::Command::SlurmScript(a) => cmd::slurm_script::run(&a),
+        args::Command::Report(a) => cmd::report::run(&a),
+        args::Command::Validate(a) => cmd::validate::run(&a),
     }
 }

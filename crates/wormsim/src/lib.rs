@@ -39,8 +39,11 @@
 //!   ODE integrator; [`fit`]: fitting them to series, with profile-likelihood intervals.
 //! - [`ensemble`]: many replicates in parallel, quantiles and summary tables;
 //!   [`sweep`]: grids over scenario parameters, work units and shards.
+//! - [`chart`]: what each chart of an outbreak shows, as data (rendered by the CLI).
+//! - [`validate`]: the reproduction checks against the published July 19 numbers.
 
 pub mod calendar;
+pub mod chart;
 pub mod checkpoint;
 pub mod engine;
 pub mod ensemble;
@@ -57,3 +60,4 @@ pub mod schedule;
 pub mod summary;
 pub mod sweep;
 pub mod time;
+pub mod validate;

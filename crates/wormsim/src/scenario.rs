@@ -13,6 +13,7 @@
 //! Built-in presets live in `scenarios/*.toml` and are embedded by [`crate::preset`].
 //! Every key, its unit and its default are listed in `docs/scenario.md`.
 
+pub mod defaults;
 pub mod location;
 pub mod raw;
 mod resolve;

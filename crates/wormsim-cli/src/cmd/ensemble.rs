@@ -38,6 +38,11 @@ pub fn run(a: &EnsembleArgs) -> anyhow::Result<ExitCode> {
     if a.threads == Some(0) {
         return Err(input("--threads: give at least 1"));
     }
+    if (a.plot.is_some() || a.report) && !a.format.contains(&crate::args::TableFormat::Csv) {
+        return Err(input(
+            "--plot and --report read quantiles.csv; add csv to --format (e.g. --format csv,parquet)",
+        ));
+    }
     let seed = a.seed.unwrap_or(scenario.seed);
     let threads = a.threads.unwrap_or_else(default_threads);
     let choice = engine_choice(a.engine);
@@ -94,7 +99,8 @@ pub fn run(a: &EnsembleArgs) -> anyhow::Result<ExitCode> {
     meta.push('\n');
     outs.write("ensemble.json", meta.as_bytes())?;
     outs.write("scenario.toml", scenario.source_text.as_bytes())?;
-    let names = outs.commit()?;
+    let mut names = outs.commit()?;
+    names.extend(super::report::extras(&dir, a.plot, a.report)?);
 
     if !a.quiet {
         let rows: Vec<&[Cell]> = records.iter().map(|r| r.summary.as_slice()).collect();

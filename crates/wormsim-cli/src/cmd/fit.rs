@@ -7,6 +7,7 @@ use crate::export;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use wormsim::chart::{FitCurve, Meta, XAxis};
 use wormsim::fit::data::{Kind, Selection, TimePoint, read_series};
 use wormsim::fit::{FitError, FitOptions, ModelKind, Objective, fit};
 
@@ -36,6 +37,51 @@ pub fn curve_path(json: &Path) -> PathBuf {
         .file_stem()
         .map_or_else(|| "fit".into(), |s| s.to_string_lossy().into_owned());
     json.with_file_name(format!("{stem}.fitted.csv"))
+}
+
+/// The fit's chart: observed points, fitted curve, band. The title names the
+/// scenario and seed from the `summary.json` beside the series, if there is one.
+fn figure(r: &Report, series: &Path, json: &Path) -> wormsim::chart::Figure {
+    let f = &r.fit;
+    let (x_axis, time): (XAxis, Vec<f64>) = match r.series.row_times.first() {
+        Some(TimePoint::At(_)) => (
+            XAxis::Utc,
+            r.series
+                .row_times
+                .iter()
+                .map(|t| match t {
+                    TimePoint::At(s) => s.secs(),
+                    TimePoint::Hours(h) => *h,
+                })
+                .collect(),
+        ),
+        _ => (XAxis::Hours, f.times.clone()),
+    };
+    let curve = FitCurve {
+        model: f.model.name().to_string(),
+        x_axis,
+        time,
+        observed: f.observed.clone(),
+        fitted: f.fitted.clone(),
+        band: f.band.clone(),
+    };
+    let summary = series
+        .parent()
+        .map(|d| d.join("summary.json"))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let meta = Meta {
+        scenario: summary
+            .as_ref()
+            .and_then(|v| v.get("scenario")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| series.display().to_string()),
+        seed: summary.as_ref().and_then(|v| v.get("seed")?.as_u64()),
+        runs: None,
+    };
+    let name = json
+        .file_stem()
+        .map_or_else(|| "fit".into(), |s| s.to_string_lossy().into_owned());
+    wormsim::chart::fit(&meta, &name, &curve)
 }
 
 pub fn run(a: &FitArgs) -> anyhow::Result<ExitCode> {
@@ -102,15 +148,24 @@ pub fn run(a: &FitArgs) -> anyhow::Result<ExitCode> {
     if let Some(c) = &curve {
         staged.write(c, export::csv::fitted(&report).as_bytes())?;
     }
+    let image = match a.plot {
+        Some(p) => {
+            let format = super::report::image_format(p);
+            let path = super::report::beside(&json_path, format.extension());
+            let fig = figure(&report, &a.series, &json_path);
+            staged.write(&path, &crate::plot::render(&fig, format)?)?;
+            Some(path)
+        }
+        None => None,
+    };
     staged.commit()?;
 
     if !a.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", export::text::fit(&report))?;
-        match &curve {
-            Some(c) => writeln!(out, "  wrote {}, {}", json_path.display(), c.display())?,
-            None => writeln!(out, "  wrote {}", json_path.display())?,
-        }
+        let mut files = vec![json_path.display().to_string()];
+        files.extend(curve.iter().chain(&image).map(|p| p.display().to_string()));
+        writeln!(out, "  wrote {}", files.join(", "))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -122,6 +122,8 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         staged.write(path, ck.to_text().as_bytes())?;
     }
     staged.commit()?;
+    let extras = super::report::extras(&dir, a.plot, a.report)?;
+    written.extend(extras.iter().map(String::as_str));
 
     if !a.quiet {
         let mut out = std::io::stdout().lock();

@@ -5,6 +5,7 @@ mod bad_input;
 mod check;
 mod fit;
 mod presets;
+mod report;
 mod run;
 
 use std::path::PathBuf;
