@@ -742,7 +742,12 @@ scan_rate = 10.0
 "#;
 
     fn sweep(text: &str) -> Result<Sweep, SweepError> {
-        let dir = std::env::temp_dir().join(format!("wormsim-sweep-test-{}", std::process::id()));
+        // One directory per call: tests run in parallel, and a shared file
+        // being rewritten by another test can be read half-written.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let k = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("wormsim-sweep-test-{}-{k}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("tiny.toml"), TINY).unwrap();
         Sweep::from_source(&Source {
