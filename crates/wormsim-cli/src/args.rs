@@ -143,6 +143,11 @@ pub struct RunArgs {
     /// Write the state at the end of the run to FILE, for a later scenario to start from.
     #[arg(long, value_name = "FILE")]
     pub save_checkpoint: Option<PathBuf>,
+    /// Watch the run with the scenario's telescopes and sensors ([observe]; default one /8,
+    /// 44.0.0.0/8) and write telescope.csv (time,probes_seen,unique_sources,new_sources,
+    /// cumulative_sources) and telescope-sources.csv beside the truth.
+    #[arg(long)]
+    pub observe: bool,
     /// Also draw the charts (hosts.png, new-infections.png, flood.png, ...) beside the data.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub plot: Option<PlotFormat>,

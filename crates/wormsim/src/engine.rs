@@ -108,6 +108,9 @@ pub enum Event {
     },
     /// `host` starts (`on`) or stops showing the defaced page.
     Deface { t: SimTime, host: u32, on: bool },
+    /// One probe from `host` to `addr`: only the per-probe reference engine
+    /// sends these, and only to observers with [`Observer::PROBE_EVENTS`].
+    Probe { t: SimTime, host: u32, addr: u32 },
 }
 
 impl Event {
@@ -122,7 +125,8 @@ impl Event {
             | Event::Phase { t, .. }
             | Event::Rate { t, .. }
             | Event::Flood { t, .. }
-            | Event::Deface { t, .. } => t,
+            | Event::Deface { t, .. }
+            | Event::Probe { t, .. } => t,
         }
     }
 }
@@ -168,6 +172,8 @@ pub trait Observer {
     /// Whether the observer wants [`Event::Rate`] (every change of a host's
     /// scanning rate). Observers that do not, skip the cost of the call.
     const RATE_EVENTS: bool = true;
+    /// Whether the observer wants [`Event::Probe`] (the reference engine only).
+    const PROBE_EVENTS: bool = false;
     fn interval(&mut self, _from: SimTime, _to: SimTime, _view: &View) {}
     fn event(&mut self, _event: &Event, _view: &View) {}
 }
@@ -182,6 +188,7 @@ impl<O: Observer + ?Sized> Observer for &mut O {
     const NEEDS_HOSTS: bool = O::NEEDS_HOSTS;
     const EVENT_VIEW: bool = O::EVENT_VIEW;
     const RATE_EVENTS: bool = O::RATE_EVENTS;
+    const PROBE_EVENTS: bool = O::PROBE_EVENTS;
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         (**self).interval(from, to, view);
     }
@@ -194,6 +201,7 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     const NEEDS_HOSTS: bool = A::NEEDS_HOSTS || B::NEEDS_HOSTS;
     const EVENT_VIEW: bool = A::EVENT_VIEW || B::EVENT_VIEW;
     const RATE_EVENTS: bool = A::RATE_EVENTS || B::RATE_EVENTS;
+    const PROBE_EVENTS: bool = A::PROBE_EVENTS || B::PROBE_EVENTS;
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         self.0.interval(from, to, view);
         self.1.interval(from, to, view);

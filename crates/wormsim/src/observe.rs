@@ -6,6 +6,7 @@
 //! outbreak's random streams, so adding one never changes the outbreak.
 
 pub mod flood;
+pub mod telescope;
 
 use crate::engine::{Clear, Event, Observer, View};
 use crate::rng::Rng;
@@ -346,7 +347,8 @@ impl Observer for Series {
             | Event::Recover { .. }
             | Event::Rate { .. }
             | Event::Flood { .. }
-            | Event::Deface { .. } => {}
+            | Event::Deface { .. }
+            | Event::Probe { .. } => {}
         }
     }
 }

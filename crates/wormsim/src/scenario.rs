@@ -335,7 +335,32 @@ pub struct Scenario {
     pub defense: DefenseSpec,
     /// Start from a saved state instead of a fresh population.
     pub checkpoint: Option<std::sync::Arc<Checkpoint>>,
+    /// Telescopes and sensors (`wormsim run --observe`).
+    pub observe: ObserveSpec,
     pub output: OutputSpec,
+}
+
+/// One monitored block of addresses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TelescopeSpec {
+    pub name: String,
+    /// First address of the block.
+    pub base: u32,
+    /// Prefix length within the scenario's address space (the block holds
+    /// `2^(space_bits - len)` addresses).
+    pub len: u8,
+}
+
+/// What the instruments watch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObserveSpec {
+    /// Series bin [s].
+    pub bin: f64,
+    pub telescopes: Vec<TelescopeSpec>,
+    /// Share of hosts whose address changes (DHCP).
+    pub dhcp_fraction: f64,
+    /// Rate of address changes of those hosts [1/s].
+    pub dhcp_rate: f64,
 }
 
 /// Host traits drawn for each host (stream `host-traits`).

@@ -11,6 +11,7 @@ use wormsim::checkpoint::Checkpoint;
 use wormsim::engine::{EngineChoice, Simulation};
 use wormsim::observe::Series;
 use wormsim::observe::flood::FloodMeter;
+use wormsim::observe::telescope::Telescopes;
 use wormsim::rng::{Streams, stream};
 use wormsim::summary::Summary;
 use wormsim::time::SimTime;
@@ -36,7 +37,9 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let seed = a.seed.unwrap_or(scenario.seed);
     let choice = match a.engine {
-        EngineArg::Auto if a.save_checkpoint.is_some() => EngineChoice::General,
+        // Checkpoints and telescopes need the general engine (it reports every
+        // change of a host's rate).
+        EngineArg::Auto if a.save_checkpoint.is_some() || a.observe => EngineChoice::General,
         EngineArg::Auto => EngineChoice::Auto,
         EngineArg::General => EngineChoice::General,
         EngineArg::Reference => EngineChoice::Reference,
@@ -44,12 +47,30 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut sim = Simulation::new(&scenario, seed, 0, choice)?;
     let mut series = Series::for_scenario(&scenario);
     let mut flood = FloodMeter::for_scenario(&scenario, sim.population().len());
-    if scenario.floods() {
-        sim.run(&mut (&mut series, &mut flood));
+    let mut scopes = if a.observe {
+        if choice == EngineChoice::Reference {
+            return Err(input(
+                "--observe: the telescope watches the exact engine; drop --engine reference",
+            ));
+        }
+        let rng = Streams::new(seed, 0).stream(stream::OBSERVE);
+        Some(
+            Telescopes::new(&scenario, sim.population(), rng)
+                .map_err(|e| input(format!("--observe: {e}")))?,
+        )
     } else {
-        sim.run(&mut series);
+        None
+    };
+    match (&mut scopes, scenario.floods()) {
+        (Some(t), true) => sim.run(&mut ((&mut series, &mut flood), t)),
+        (Some(t), false) => sim.run(&mut (&mut series, t)),
+        (None, true) => sim.run(&mut (&mut series, &mut flood)),
+        (None, false) => sim.run(&mut series),
     }
     flood.finish();
+    if let Some(t) = &mut scopes {
+        t.finish();
+    }
     let streams = Streams::new(seed, 0);
     series.finish(
         &sim.view(),
@@ -81,21 +102,21 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
     let mut staged = Staged::new();
-    let mut written = Vec::new();
+    let mut written: Vec<String> = Vec::new();
     match a.format {
         Format::Csv => {
             staged.write(
                 &dir.join("series.csv"),
                 export::csv::series(&series, scenario.output.probes).as_bytes(),
             )?;
-            written.push("series.csv");
+            written.push("series.csv".into());
         }
         Format::Json => {
             staged.write(
                 &dir.join("series.json"),
                 export::json::series(&series, scenario.output.probes).as_bytes(),
             )?;
-            written.push("series.json");
+            written.push("series.json".into());
         }
     }
     if scenario.floods() {
@@ -103,27 +124,48 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
             &dir.join("flood.csv"),
             export::csv::flood(&flood).as_bytes(),
         )?;
-        written.push("flood.csv");
+        written.push("flood.csv".into());
+    }
+    if let Some(t) = &scopes {
+        for k in 0..t.telescopes.len() {
+            // The first telescope is `telescope.csv` (charted by the report);
+            // others are named after themselves.
+            let stem = if k == 0 {
+                "telescope".to_string()
+            } else {
+                format!("telescope-{}", t.telescopes[k].name)
+            };
+            staged.write(
+                &dir.join(format!("{stem}.csv")),
+                export::csv::telescope_series(&t.series(k)).as_bytes(),
+            )?;
+            staged.write(
+                &dir.join(format!("{stem}-sources.csv")),
+                export::csv::telescope_sources(&t.sources(k)).as_bytes(),
+            )?;
+            written.push(format!("{stem}.csv"));
+            written.push(format!("{stem}-sources.csv"));
+        }
     }
     staged.write(
         &dir.join("summary.json"),
         export::json::summary(&summary).as_bytes(),
     )?;
     staged.write(&dir.join("scenario.toml"), scenario.source_text.as_bytes())?;
-    written.extend(["summary.json", "scenario.toml"]);
+    written.extend(["summary.json".to_string(), "scenario.toml".to_string()]);
     if a.hosts {
         staged.write(
             &dir.join("hosts.csv"),
             export::csv::hosts(sim.population(), &hosts, sim.setup()).as_bytes(),
         )?;
-        written.push("hosts.csv");
+        written.push("hosts.csv".into());
     }
     if let (Some(path), Some(ck)) = (&a.save_checkpoint, &checkpoint) {
         staged.write(path, ck.to_text().as_bytes())?;
     }
     staged.commit()?;
     let extras = super::report::extras(&dir, a.plot, a.report)?;
-    written.extend(extras.iter().map(String::as_str));
+    written.extend(extras.iter().cloned());
 
     if !a.quiet {
         let mut out = std::io::stdout().lock();

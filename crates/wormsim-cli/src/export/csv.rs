@@ -84,6 +84,37 @@ pub fn flood(m: &FloodMeter) -> String {
     out
 }
 
+/// A telescope series (`wormsim::observe::telescope::TELESCOPE_COLUMNS`).
+pub fn telescope_series(rows: &[wormsim::observe::telescope::TelescopeRow]) -> String {
+    let mut out = wormsim::observe::telescope::TELESCOPE_COLUMNS.join(",");
+    out.push('\n');
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{}",
+            r.time, r.probes_seen, r.unique_sources, r.new_sources, r.cumulative_sources
+        );
+    }
+    out
+}
+
+/// A telescope's sources (`wormsim::observe::telescope::SOURCE_COLUMNS`).
+pub fn telescope_sources(rows: &[wormsim::observe::telescope::SourceRecord]) -> String {
+    let mut out = wormsim::observe::telescope::SOURCE_COLUMNS.join(",");
+    out.push('\n');
+    for s in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{}",
+            fmt_addr(s.addr),
+            SimTime(s.first_seen),
+            SimTime(s.last_seen),
+            s.probes
+        );
+    }
+    out
+}
+
 /// Per-host records.
 pub fn hosts(p: &Population, h: &HostRecords, setup: &wormsim::engine::Setup) -> String {
     let mut out = String::from("address,state,first_infected_at,first_infector,clock_offset_s\n");

@@ -329,3 +329,44 @@ fn rcs_fit_to_the_crv2_preset_gives_k_near_1_8() {
     let k = param(&v, "K")["estimate"].as_f64().unwrap();
     assert!((1.5..=2.1).contains(&k), "K = {k}");
 }
+
+/// Issue #4 acceptance: `wormsim fit` on the `codered-v2-2001-07-19` telescope
+/// series (a /8, hourly) reports K within 1.5–2.1 per hour.
+#[test]
+fn rcs_fit_to_the_crv2_telescope_gives_k_near_1_8() {
+    let dir = scratch("fit-crv2-telescope");
+    wormsim()
+        .args([
+            "run",
+            "codered-v2-2001-07-19",
+            "--observe",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&dir)
+        .assert()
+        .success();
+    let out = dir.join("rcs-telescope.json");
+    wormsim()
+        .args(["fit"])
+        .arg(dir.join("telescope.csv"))
+        .args([
+            "--model",
+            "rcs",
+            "--to",
+            "2001-07-20T00:00:00Z",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let v = read_json(&out);
+    assert_eq!(v["input"]["column"], "cumulative_sources");
+    let k = param(&v, "K")["estimate"].as_f64().unwrap();
+    assert!((1.5..=2.1).contains(&k), "K = {k}");
+    // The per-source table mirrors CAIDA's dataset: first and last seen, probes.
+    let sources = std::fs::read_to_string(dir.join("telescope-sources.csv")).unwrap();
+    assert!(sources.starts_with("source,first_seen,last_seen,probes\n"));
+    assert!(sources.lines().count() > 300_000);
+}

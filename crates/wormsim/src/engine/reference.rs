@@ -545,6 +545,16 @@ impl Reference {
     /// A probe from `by` arrives at address `addr`.
     fn deliver<O: Observer>(&mut self, by: u32, addr: usize, obs: &mut O) -> bool {
         self.probes_sent += 1;
+        if O::PROBE_EVENTS {
+            obs.event(
+                &Event::Probe {
+                    t: self.t,
+                    host: by,
+                    addr: addr as u32,
+                },
+                &View::default(),
+            );
+        }
         let target = self.table[addr];
         if target == NO_HOST || target == by {
             return false;
@@ -832,7 +842,8 @@ impl Reference {
             let random_scan = !matches!(self.scan, ScanStrategy::Sequence(_));
             // With nothing left to infect or re-infect a probe changes nothing,
             // so the reference stops drawing them (`probes_sent` then stops counting).
-            let useful = self.n_susceptible > 0 || self.max_instances > 1;
+            // (Unless an observer counts every probe.)
+            let useful = self.n_susceptible > 0 || self.max_instances > 1 || O::PROBE_EVENTS;
             let a_probe = if random_scan && useful && self.group_phase == Phase::Spread {
                 i * self.r_max
             } else {

@@ -26,6 +26,8 @@ pub struct RawFile {
     #[serde(default)]
     pub initial: Option<Spanned<RawInitial>>,
     #[serde(default)]
+    pub observe: Option<Spanned<RawObserve>>,
+    #[serde(default)]
     pub output: Option<RawOutput>,
 }
 
@@ -224,6 +226,28 @@ pub struct RawPatch {
 pub struct RawStep {
     pub from: Spanned<toml::Value>,
     pub rate: Spanned<f64>,
+}
+
+/// `[observe]`: telescopes and sensors (used by `wormsim run --observe`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawObserve {
+    #[serde(default)]
+    pub bin: S<f64>,
+    #[serde(default)]
+    pub dhcp_fraction: S<f64>,
+    #[serde(default)]
+    pub dhcp_changes_per_day: S<f64>,
+    #[serde(default)]
+    pub telescope: Option<Vec<Spanned<RawTelescope>>>,
+}
+
+/// `[[observe.telescope]]`: one monitored block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelescope {
+    pub name: Spanned<String>,
+    pub cidr: Spanned<String>,
 }
 
 /// `[initial]`: start from a saved state.

@@ -974,6 +974,9 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         },
     };
 
+    // [observe]
+    let observe = observe(&cx, raw.observe.as_ref(), space_bits, start, end)?;
+
     // [output]
     let o = raw.output.unwrap_or_default();
     let bin = match &o.bin {
@@ -1037,11 +1040,117 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         network,
         defense,
         checkpoint,
+        observe,
         output: OutputSpec {
             bin,
             report_at,
             probes,
         },
+    })
+}
+
+fn observe(
+    cx: &Ctx<'_>,
+    raw: Option<&Spanned<super::raw::RawObserve>>,
+    space_bits: u8,
+    start: SimTime,
+    end: SimTime,
+) -> Result<ObserveSpec, ScenarioError> {
+    let o = raw.map(|o| o.get_ref());
+    let bin = match o.and_then(|o| o.bin.as_ref()) {
+        Some(v) => {
+            let b = cx.positive(v, "observe.bin", "[s]")?;
+            if end.since(start) / b > 1_000_000.0 {
+                return Err(cx.err(
+                    v.span(),
+                    "observe.bin",
+                    "more than 1,000,000 bins; use a wider bin",
+                ));
+            }
+            b
+        }
+        // Hourly, as CAIDA's Code-Red counts (codered.md §5.1) [A].
+        None => 3600.0,
+    };
+    let dhcp_fraction = match o.and_then(|o| o.dhcp_fraction.as_ref()) {
+        Some(v) => cx.fraction(v, "observe.dhcp_fraction")?,
+        None => 0.0,
+    };
+    let dhcp_rate = match o.and_then(|o| o.dhcp_changes_per_day.as_ref()) {
+        Some(v) => per_day(cx.nonneg(v, "observe.dhcp_changes_per_day", "[1/day]")?),
+        None => 0.0,
+    };
+    let mut telescopes = Vec::new();
+    for (i, t) in o
+        .and_then(|o| o.telescope.as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let key = format!("observe.telescope.{i}.cidr");
+        let text = t.get_ref().cidr.get_ref();
+        let bad = |why: String| cx.err(t.get_ref().cidr.span(), &key, why);
+        let (a, l) = text
+            .split_once('/')
+            .ok_or_else(|| bad(format!("`{text}` is not a CIDR block like 44.0.0.0/8")))?;
+        let base =
+            parse_addr(a).ok_or_else(|| bad(format!("`{a}` is not a dotted-quad address")))?;
+        let len: u8 = l
+            .parse()
+            .ok()
+            .filter(|&x| x <= 32)
+            .ok_or_else(|| bad(format!("`{l}` is not a prefix length 0..=32")))?;
+        let host_bits = 32 - len as u32;
+        if host_bits > space_bits as u32 {
+            return Err(bad(format!(
+                "a /{len} is larger than the 2^{space_bits} address space"
+            )));
+        }
+        if (base as u64) & ((1u64 << host_bits) - 1) != 0 {
+            return Err(bad(format!(
+                "{text} has host bits set; write the block's first address"
+            )));
+        }
+        if space_bits < 32 && (base as u64) >> space_bits != 0 {
+            return Err(bad(format!(
+                "{text} is outside the 2^{space_bits} address space"
+            )));
+        }
+        let name = t.get_ref().name.get_ref().trim().to_string();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(cx.err(
+                t.get_ref().name.span(),
+                &format!("observe.telescope.{i}.name"),
+                "use a short name of letters, digits, - and _ (it names the output files)",
+            ));
+        }
+        telescopes.push(TelescopeSpec {
+            name,
+            base,
+            len: (space_bits as u32 - host_bits) as u8,
+        });
+    }
+    if telescopes.is_empty() {
+        // The UCSD network telescope: 44.0.0.0/8, "approximately 1/256th of all
+        // IPv4 addresses" (CAIDA, codered.md §4.6) [S]; in a smaller space, its
+        // first top-level block.
+        let (la, _) = crate::population::generate::block_levels(space_bits);
+        let base = if space_bits == 32 { 44u32 << 24 } else { 0 };
+        telescopes.push(TelescopeSpec {
+            name: "telescope".into(),
+            base,
+            len: la,
+        });
+    }
+    Ok(ObserveSpec {
+        bin,
+        telescopes,
+        dhcp_fraction,
+        dhcp_rate,
     })
 }
 

@@ -11,3 +11,4 @@ mod family;
 mod logistic;
 mod scenario_errors;
 mod support;
+mod telescope;

@@ -1,0 +1,199 @@
+//! The darknet telescope (issue #4): unbiased for uniform scanners, exponential
+//! first sightings, and Code Red II's local preference against literal probes.
+
+use crate::support::{assert_same_distribution, ks2_critical};
+use wormsim::engine::{EngineChoice, Event, Observer, Simulation, View};
+use wormsim::observe::Series;
+use wormsim::observe::telescope::Telescopes;
+use wormsim::rng::{Streams, stream};
+use wormsim::scenario::Scenario;
+
+fn scenario(text: &str) -> Scenario {
+    Scenario::from_str("telescope.toml", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn observe(s: &Scenario, seed: u64, rep: u64) -> (Telescopes, Series, Simulation) {
+    let mut sim = Simulation::new(s, seed, rep, EngineChoice::General).expect("setup");
+    let rng = Streams::new(seed, rep).stream(stream::OBSERVE);
+    let mut t = Telescopes::new(s, sim.population(), rng).expect("observable");
+    let mut series = Series::for_scenario(s);
+    sim.run(&mut (&mut series, &mut t));
+    t.finish();
+    (t, series, sim)
+}
+
+/// A /8 sees 1/256 of the probes of uniform scanners, within Poisson noise.
+#[test]
+fn a_slash8_sees_one_probe_in_256() {
+    let s = scenario(
+        r#"
+[scenario]
+name = "uniform"
+start = 2001-07-02T00:00:00Z
+end = 2001-07-02T03:00:00Z
+[population]
+model = "uniform"
+hosts = 20000
+[worm]
+variant = "generic"
+scan_rate = 6.0
+initial_infected = 200
+[defense.reboot]
+rate = 5
+"#,
+    );
+    let (t, series, _) = observe(&s, 1, 0);
+    let seen: u64 = t.series(0).iter().map(|r| r.probes_seen).sum();
+    let sent: f64 = series.rows().iter().map(|r| r.probes).sum();
+    let expect = sent / 256.0;
+    let z = (seen as f64 - expect) / expect.sqrt();
+    eprintln!("telescope: {seen} seen of {sent:.0} sent (expected {expect:.0}, z = {z:.2})");
+    assert!(expect > 1e4);
+    assert!(z.abs() < 5.0, "z = {z}");
+}
+
+/// A host scanning at a constant rate r is first seen after an Exp(r/256)
+/// delay: one-sample KS at c = 1.95.
+#[test]
+fn first_sighting_is_exponential() {
+    let s = scenario(
+        r#"
+[scenario]
+name = "first-seen"
+start = 2001-07-02T00:00:00Z
+end = 2001-07-02T04:00:00Z
+space_bits = 16
+[population]
+model = "uniform"
+hosts = 400
+[worm]
+variant = "generic"
+scan_rate = 1.0
+initial_infected = 1
+[observe]
+telescope = [{ name = "dark", cidr = "0.0.0.0/24" }]
+"#,
+    );
+    let mut delays = Vec::new();
+    for rep in 0..3 {
+        let (t, _, mut sim) = observe(&s, 2, rep);
+        let h = sim.hosts();
+        let addrs = sim.population().addrs().to_vec();
+        let first: std::collections::HashMap<u32, f64> = t
+            .sources(0)
+            .iter()
+            .map(|r| (r.addr, r.first_seen))
+            .collect();
+        let cutoff = s.end.secs() - 3600.0; // P(unseen within an hour) = e^-14
+        for (i, &ti) in h.first_infected_at.iter().enumerate() {
+            if ti.is_nan() || ti > cutoff {
+                continue;
+            }
+            let f = first
+                .get(&addrs[i])
+                .expect("every host infected an hour before the end was seen");
+            delays.push(f - ti);
+        }
+    }
+    delays.sort_by(f64::total_cmp);
+    let n = delays.len() as f64;
+    let rate = 1.0 / 256.0;
+    let d = delays
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let cdf = 1.0 - (-rate * x).exp();
+            (cdf - i as f64 / n)
+                .abs()
+                .max(((i + 1) as f64 / n - cdf).abs())
+        })
+        .fold(0.0, f64::max);
+    eprintln!(
+        "first sighting: KS D = {d:.4} over {n} hosts (critical {:.4})",
+        1.95 / n.sqrt()
+    );
+    assert!(n > 500.0);
+    assert!(d < 1.95 / n.sqrt(), "D = {d}");
+}
+
+/// Counts probes into a block, from the reference engine's literal probes.
+struct ProbeCounter {
+    lo: u32,
+    hi: u32,
+    seen: u64,
+    sources: std::collections::BTreeSet<u32>,
+}
+
+impl Observer for ProbeCounter {
+    const PROBE_EVENTS: bool = true;
+    fn event(&mut self, e: &Event, _v: &View) {
+        if let Event::Probe { host, addr, .. } = *e {
+            if addr >= self.lo && addr < self.hi {
+                self.seen += 1;
+                self.sources.insert(host);
+            }
+        }
+    }
+}
+
+/// Code Red II sees a block near its own addresses more often: the telescope's
+/// per-host coefficients against the reference's literal draws.
+#[test]
+fn crii_seen_counts_match_the_per_probe_reference() {
+    let s = scenario(
+        r#"
+[scenario]
+name = "crii-telescope"
+start = 2001-08-04T00:00:00Z
+end = 2001-08-04T00:30:00Z
+space_bits = 16
+[population]
+model = "uniform"
+hosts = 600
+nt4_fraction = 0.0
+[worm]
+variant = "crii"
+scan_rate = 3.0
+threads = 300
+initial_infected = 5
+[calendar]
+wrong_clocks = 0
+[observe]
+telescope = [{ name = "near", cidr = "0.0.0.0/24" }]
+"#,
+    );
+    let runs = 200;
+    let mut exact = (Vec::new(), Vec::new());
+    let mut reference = (Vec::new(), Vec::new());
+    for rep in 0..runs {
+        let (t, _, _) = observe(&s, 7, rep);
+        exact
+            .0
+            .push(t.series(0).iter().map(|r| r.probes_seen).sum::<u64>() as f64);
+        exact.1.push(t.sources(0).len() as f64);
+        // The same populations (seed and replicate), independent outbreaks.
+        let mut sim = Simulation::new(&s, 7, rep, EngineChoice::Reference).expect("setup");
+        let mut c = ProbeCounter {
+            lo: 0,
+            hi: 256,
+            seen: 0,
+            sources: Default::default(),
+        };
+        sim.run(&mut c);
+        reference.0.push(c.seen as f64);
+        reference.1.push(c.sources.len() as f64);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    eprintln!(
+        "CRII probes seen: exact mean {:.1}, reference mean {:.1}; critical D {:.3}",
+        mean(&exact.0),
+        mean(&reference.0),
+        ks2_critical(runs as usize, runs as usize)
+    );
+    assert!(
+        mean(&reference.0) > 50.0,
+        "the block sees too little for a meaningful test"
+    );
+    assert_same_distribution("CRII probes seen by the block", &exact.0, &reference.0);
+    assert_same_distribution("CRII sources seen by the block", &exact.1, &reference.1);
+}
