@@ -8,10 +8,10 @@
 //! `B`:
 //!
 //! - uniform scanning: `c_B = |B| / 2^space_bits`;
-//! - Code Red II: `c_B(h) = [p8·|B∩A(h)∖{a_h}|/2^24 + p16·|B∩B16(h)∖{a_h}|/2^16
-//!   + pu·|B∖(reserved ∪ {a_h})|/2^32] / P_acc` (the same law as the engine,
-//!   [`crate::engine`]'s local-preference model), so a block in a host's own /8
-//!   sees it far more often.
+//! - Code Red II: `c_B(h) = [p8·|B∩A(h)∖{a_h}|/2^24 + p16·|B∩B16(h)∖{a_h}|/2^16 +
+//!   pu·|B∖(reserved ∪ {a_h})|/2^32] / P_acc` (the same law as the engine's
+//!   local-preference model), so a block in a host's own /8 sees it far more
+//!   often.
 //!
 //! The engine pushes every change of a host's rate ([`Event::Rate`]); between two
 //! changes, and within each bin, the number of probes seen is Poisson with mean
