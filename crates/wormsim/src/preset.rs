@@ -9,10 +9,28 @@ pub struct Preset {
 }
 
 /// Every built-in preset, in the order `wormsim presets` lists them.
-pub const PRESETS: &[Preset] = &[Preset {
-    name: "codered-v2-2001-07-19",
-    text: include_str!("../../../scenarios/codered-v2-2001-07-19.toml"),
-}];
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "codered-v2-2001-07-19",
+        text: include_str!("../../../scenarios/codered-v2-2001-07-19.toml"),
+    },
+    Preset {
+        name: "codered-v2-fast",
+        text: include_str!("../../../scenarios/codered-v2-fast.toml"),
+    },
+    Preset {
+        name: "slammer-2003-01-25",
+        text: include_str!("../../../scenarios/slammer-2003-01-25.toml"),
+    },
+    Preset {
+        name: "witty-2004-03-20",
+        text: include_str!("../../../scenarios/witty-2004-03-20.toml"),
+    },
+    Preset {
+        name: "warhol-hypothetical",
+        text: include_str!("../../../scenarios/warhol-hypothetical.toml"),
+    },
+];
 
 /// The preset called `name`.
 pub fn get(name: &str) -> Option<&'static Preset> {
