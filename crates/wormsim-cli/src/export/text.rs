@@ -40,7 +40,8 @@ pub fn summary(s: &Summary, sc: &Scenario) -> String {
     let _ = writeln!(
         o,
         "  time to 90% of final count   {}",
-        s.t90.map_or_else(|| "-".to_string(), |t| duration(t.since(s.start)))
+        s.t90
+            .map_or_else(|| "-".to_string(), |t| duration(t.since(s.start)))
     );
     let _ = writeln!(
         o,

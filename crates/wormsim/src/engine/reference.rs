@@ -163,8 +163,11 @@ impl Reference {
                 "wrong clocks (calendar.wrong_clocks)",
             ));
         }
-        if s.network.congestion != Congestion::None {
-            return Err(SetupError::NotInReference("congestion"));
+        if s.network.congestion != Congestion::None && (s.calendar.enabled || s.containment.drops())
+        {
+            return Err(SetupError::NotInReference(
+                "congestion with the calendar or containment filters",
+            ));
         }
         if s.checkpoint.is_some() {
             return Err(SetupError::NotInReference("checkpoints"));
@@ -903,7 +906,7 @@ impl Reference {
                         break h;
                     }
                 };
-                let keep = self.rate(h) / self.r_max;
+                let keep = self.rate(h) * self.ext_congestion() / self.r_max;
                 if keep <= 0.0 || (keep < 1.0 && self.rng.random::<f64>() >= keep) {
                     continue;
                 }

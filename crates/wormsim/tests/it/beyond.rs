@@ -153,6 +153,26 @@ fn bandwidth_limited_matches_reference() {
     compare("bandwidth-limited", &s, 300, 141, false);
 }
 
+/// Aggregate saturation: a capacity in bit/s, converted with the probe size
+/// (6,464,000 bit/s over 404-byte probes = 2,000 probes/s), thins every host's
+/// probes by `1/(1 + L/C)` as the offered load `L` grows (to ~6,000 probes/s).
+#[test]
+fn saturation_matches_reference() {
+    let s = scenario(
+        300,
+        8,
+        "scan_rate_distribution = \"bandwidth\"\nuplink_mean_bps = 64640\nuplink_cv = 0.3\nprobe_bytes = 404",
+        "[network]\ncongestion = \"capacity\"\ncapacity_bps = 6464000\n",
+    );
+    assert_eq!(
+        s.network.congestion,
+        wormsim::scenario::Congestion::Capacity {
+            probes_per_s: 2000.0
+        }
+    );
+    compare("saturation (capacity in bit/s)", &s, 300, 171, false);
+}
+
 /// Slammer's flawed generator: each host confined to one of 4 subsets.
 #[test]
 fn prng_subsets_match_reference() {

@@ -21,8 +21,8 @@ use super::super::sequence::Sequence;
 use super::{Due, Item, Reference};
 use crate::engine::{Clear, Event, HostState, NO_HOST, Observer};
 use crate::scenario::{
-    FilterSpec, FilterStrategy, PayloadSpec, PermutationSpec, PermutationStart, ScanStrategy,
-    Scenario,
+    Congestion, FilterSpec, FilterStrategy, PayloadSpec, PermutationSpec, PermutationStart,
+    ScanStrategy, Scenario,
 };
 use crate::time::SimTime;
 use rand::{Rng as _, RngExt};
@@ -113,6 +113,9 @@ pub(super) struct Ext {
     egress_at: Option<SimTime>,
     egress_on: bool,
     pub probe_log: Option<Vec<SentProbe>>,
+    congestion: Congestion,
+    /// The congestion factor and the state it was computed for.
+    load_cache: Option<((u64, usize, usize), f64)>,
 }
 
 impl Ext {
@@ -160,6 +163,8 @@ impl Ext {
             egress_on: egress_at.is_some_and(|t| t <= s.start),
             egress_at,
             probe_log: None,
+            congestion: s.network.congestion,
+            load_cache: None,
         }
     }
 
@@ -203,6 +208,40 @@ impl Reference {
                 }
             }
         }
+    }
+
+    /// The factor by which congestion thins every probe now: `1/(1 + L/C)`
+    /// with `L` the summed rate of the infected hosts (capacity), or
+    /// `(1 − I/N)^η` (Zou et al.). Rates change only at events here (the
+    /// reference takes congestion only without the calendar), so the factor
+    /// is recomputed, by summing over the infected hosts, once per event.
+    pub(super) fn ext_congestion(&mut self) -> f64 {
+        if self.ext.congestion == Congestion::None {
+            return 1.0;
+        }
+        let key = (
+            self.counters.events,
+            self.infected.len(),
+            self.ext.held_infected,
+        );
+        if let Some((k, f)) = self.ext.load_cache {
+            if k == key {
+                return f;
+            }
+        }
+        let f = match self.ext.congestion {
+            Congestion::None => 1.0,
+            Congestion::Zou { eta } => (1.0
+                - self.infected.len() as f64 / self.state.len().max(1) as f64)
+                .max(0.0)
+                .powf(eta),
+            Congestion::Capacity { probes_per_s } => {
+                let load: f64 = self.infected.iter().map(|&h| self.rate(h)).sum();
+                1.0 / (1.0 + load / probes_per_s)
+            }
+        };
+        self.ext.load_cache = Some((key, f));
+        f
     }
 
     /// A random scanner's destination: uniform over the space, or over its
