@@ -352,3 +352,98 @@ fn permutation_walks_are_consecutive_between_jumps() {
     }
     assert!(jumps > 100, "only {jumps} jumps: the test would be weak");
 }
+
+// ----- scenario errors -------------------------------------------------------------
+
+/// Each bad combination or value is rejected with the key to change.
+#[test]
+fn bad_beyond_scenarios_name_the_key() {
+    let base = |worm: &str, rest: &str| {
+        format!(
+            "[scenario]\nname = \"t\"\nstart = 2004-03-20T00:00:00Z\nend = 2004-03-20T01:00:00Z\n\
+             space_bits = 16\n[population]\nmodel = \"uniform\"\nhosts = 100\n[worm]\n{worm}\n{rest}"
+        )
+    };
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "variant = \"crv2\"\nscan = \"permutation\"\nscan_rate = 5",
+            "",
+            "calendar.enabled",
+            "without the Code Red calendar",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5",
+            "[hit_list]\nsize = 10\n",
+            "hit_list.rate",
+            "missing",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5\ninitial_infected = 0",
+            "[hit_list]\nsize = 10\nrate = 1\n",
+            "worm.initial_infected",
+            "at least one seed",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5\nprng_subsets = 3",
+            "",
+            "worm.prng_subsets",
+            "not a power of two",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate_distribution = \"bandwidth\"\nuplink_mean_bps = 1e6\nuplink_cv = 1",
+            "",
+            "worm.probe_bytes",
+            "missing",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5\nscan_rate_distribution = \"bandwidth\"\nuplink_mean_bps = 1e6\nuplink_cv = 1\nprobe_bytes = 404",
+            "",
+            "worm.scan_rate",
+            "not used",
+        ),
+        ("variant = \"generic\"", "", "worm.scan_rate", "missing"),
+        (
+            "variant = \"generic\"\nscan_rate = 5",
+            "[containment]\nstrategy = \"content-filter\"\n",
+            "containment.reaction_minutes",
+            "missing",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5\nscan = \"local-preference\"",
+            "[containment]\nthrottle_rate = 1\n",
+            "containment.throttle_rate",
+            "uniform and permutation",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5",
+            "[network]\ncongestion = \"capacity\"\ncapacity_bps = 1e6\n",
+            "network.capacity_bps",
+            "worm.probe_bytes",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5\npermutation = \"partitioned\"",
+            "",
+            "worm.permutation",
+            "not used",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5\ncycle_probes = 100",
+            "",
+            "worm.crash_per_cycle",
+            "missing",
+        ),
+        (
+            "variant = \"generic\"\nscan_rate = 5\nscan = \"permutation\"",
+            "[network]\ncongestion = \"zou\"\n",
+            "network.congestion",
+            "permutation",
+        ),
+    ];
+    for (worm, rest, key, msg) in cases {
+        let e = Scenario::from_str("bad.toml", &base(worm, rest))
+            .expect_err("the scenario should be rejected");
+        assert_eq!(e.key(), Some(*key), "{e}");
+        assert!(e.to_string().contains(msg), "{e}");
+        assert!(e.to_string().starts_with("bad.toml:"), "{e}");
+    }
+}
