@@ -24,6 +24,17 @@ pub fn none(s: &Scenario) -> bool {
         )
 }
 
+/// Whether a scenario uses a mechanism that hooks into the engines (a hit
+/// list, permutation scanning, subsets, a payload, containment); bandwidth-
+/// limited rates alone need no hooks.
+pub fn active(s: &Scenario) -> bool {
+    s.hit_list.is_some()
+        || !s.containment.is_none()
+        || s.worm.prng_subsets > 1
+        || s.worm.payload.is_some()
+        || matches!(s.worm.scan, crate::scenario::ScanStrategy::Permutation(_))
+}
+
 /// A flawed generator's subsets: `k` equal classes of the address space, the
 /// top `log2 k` bits of an address's position in a keyed permutation (so every
 /// class has exactly `2^bits / k` addresses and looks random).

@@ -1461,7 +1461,7 @@ impl General {
     pub fn checkpoint(&mut self) -> Result<Checkpoint, SetupError> {
         if self.ext.active {
             return Err(SetupError::Unsupported(
-                "checkpoints of runs with hit lists, permutation scanning, bandwidth-limited rates, payloads or containment are not supported".into(),
+                "checkpoints of runs with hit lists, permutation scanning, PRNG subsets, payloads or containment are not supported".into(),
             ));
         }
         if matches!(self.model, Model::Sequence(_)) {

@@ -93,7 +93,7 @@ pub(super) struct Ext {
 
 impl Ext {
     pub fn new(s: &Scenario, x: Extras, n: usize, omega: f64, streams: &Streams) -> Ext {
-        let active = !crate::engine::extras::none(s);
+        let active = crate::engine::extras::active(s);
         let throttle_rate = s.containment.throttle.map(|t| t.rate);
         let blacklist_reaction = s
             .containment

@@ -130,7 +130,7 @@ impl Ext {
             .map(|f| s.start.plus(f.reaction));
         let egress_at = s.containment.egress.map(|e| e.from);
         Ext {
-            active: !crate::engine::extras::none(s),
+            active: crate::engine::extras::active(s),
             hit_rate: s.hit_list.as_ref().map_or(0.0, |h| h.rate),
             hit_split: s.hit_list.as_ref().is_some_and(|h| h.split),
             chunks: x.hit_chunks.into_iter().collect(),
