@@ -18,6 +18,7 @@
 //! Which exact engine runs is a pure function of the scenario ([`Plan::select`]),
 //! never of the random numbers.
 
+pub mod extras;
 pub mod fast;
 pub mod general;
 pub mod reference;
@@ -264,6 +265,7 @@ impl Plan {
         if simple_worm
             && simple_defense
             && simple_calendar
+            && extras::none(s)
             && s.checkpoint.is_none()
             && s.network.congestion == Congestion::None
         {
@@ -401,6 +403,20 @@ impl Setup {
                     .expect("validated: mean > 0 and cv finite");
                 let mut rng = streams.stream(stream::SCAN_RATE);
                 (0..n).map(|_| per_thread(d.sample(&mut rng))).collect()
+            }
+            // Bandwidth-limited: uplink [bit/s] over the probe's bits.
+            ScanRateSpec::Bandwidth {
+                mean_bps,
+                cv,
+                probe_bytes,
+            } => {
+                let sigma2 = (1.0 + cv * cv).ln();
+                let d = LogNormal::new(mean_bps.ln() - sigma2 / 2.0, sigma2.sqrt())
+                    .expect("validated: mean > 0 and cv finite");
+                let mut rng = streams.stream(stream::SCAN_RATE);
+                (0..n)
+                    .map(|_| per_thread(d.sample(&mut rng) / (8.0 * probe_bytes)))
+                    .collect()
             }
         };
         let seeds = match &w.seeding {
@@ -570,6 +586,7 @@ impl Simulation {
     ) -> Result<Self, SetupError> {
         let streams = Streams::new(seed, replicate);
         let setup = Setup::new(scenario, &streams)?;
+        extras::check(scenario, &setup)?;
         let engine = match choice {
             EngineChoice::Reference => {
                 if scenario.space_bits > 24 {
@@ -681,6 +698,27 @@ impl Simulation {
             Engine::Fast(e) => &e.setup().population,
             Engine::General(e) => &e.setup().population,
             Engine::Reference(e) => &e.setup().population,
+        }
+    }
+
+    /// Record every probe the reference engine sends from now on (for tests
+    /// that check probe-level rules); false for the exact engines, which do
+    /// not send probes one by one.
+    pub fn enable_probe_log(&mut self) -> bool {
+        match &mut self.engine {
+            Engine::Reference(e) => {
+                e.enable_probe_log();
+                true
+            }
+            Engine::Fast(_) | Engine::General(_) => false,
+        }
+    }
+
+    /// The probes logged since [`Simulation::enable_probe_log`] (reference only).
+    pub fn probe_log(&self) -> Option<&[reference::SentProbe]> {
+        match &self.engine {
+            Engine::Reference(e) => e.probe_log(),
+            Engine::Fast(_) | Engine::General(_) => None,
         }
     }
 

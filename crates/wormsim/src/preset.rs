@@ -26,6 +26,22 @@ pub const PRESETS: &[Preset] = &[
         name: "codered-ii-2001-08-04",
         text: include_str!("../../../scenarios/codered-ii-2001-08-04.toml"),
     },
+    Preset {
+        name: "codered-v2-fast",
+        text: include_str!("../../../scenarios/codered-v2-fast.toml"),
+    },
+    Preset {
+        name: "slammer-2003-01-25",
+        text: include_str!("../../../scenarios/slammer-2003-01-25.toml"),
+    },
+    Preset {
+        name: "witty-2004-03-20",
+        text: include_str!("../../../scenarios/witty-2004-03-20.toml"),
+    },
+    Preset {
+        name: "warhol-hypothetical",
+        text: include_str!("../../../scenarios/warhol-hypothetical.toml"),
+    },
 ];
 
 /// The preset called `name`.

@@ -37,6 +37,13 @@ pub mod stream {
     pub const WAKE: &str = "wake";
     pub const OBSERVE: &str = "observe";
     pub const REFERENCE: &str = "reference";
+    pub const HIT_LIST: &str = "hit-list";
+    pub const PERMUTATION: &str = "permutation";
+    pub const PRNG_SUBSET: &str = "prng-subset";
+    pub const THROTTLE: &str = "throttle";
+    pub const EGRESS: &str = "egress";
+    pub const CONTAINMENT: &str = "containment";
+    pub const PAYLOAD: &str = "payload";
 }
 
 fn splitmix64(mut z: u64) -> u64 {

@@ -13,10 +13,15 @@
 //! Built-in presets live in `scenarios/*.toml` and are embedded by [`crate::preset`].
 //! Every key, its unit and its default are listed in `docs/scenario.md`.
 
+pub mod containment;
 pub mod defaults;
 pub mod location;
 pub mod raw;
 mod resolve;
+pub mod strategy;
+
+pub use containment::{ContainmentSpec, EgressSpec, FilterSpec, FilterStrategy, ThrottleSpec};
+pub use strategy::{HitListHosts, HitListSpec, PayloadSpec, PermutationSpec, PermutationStart};
 
 use crate::checkpoint::Checkpoint;
 use crate::population::PopulationSpec;
@@ -86,6 +91,14 @@ pub enum ScanRateSpec {
     Fixed(f64),
     /// Lognormal with this mean [probes/s] and coefficient of variation.
     LogNormal { mean: f64, cv: f64 },
+    /// Bandwidth-limited: the host's uplink over the probe size,
+    /// `r = u/(8·probe_bytes)`, with the uplink `u` lognormal of mean
+    /// `mean_bps` [bit/s] and coefficient of variation `cv`.
+    Bandwidth {
+        mean_bps: f64,
+        cv: f64,
+        probe_bytes: f64,
+    },
 }
 
 impl ScanRateSpec {
@@ -94,6 +107,11 @@ impl ScanRateSpec {
         match *self {
             ScanRateSpec::Fixed(r) => r,
             ScanRateSpec::LogNormal { mean, .. } => mean,
+            ScanRateSpec::Bandwidth {
+                mean_bps,
+                probe_bytes,
+                ..
+            } => mean_bps / (8.0 * probe_bytes),
         }
     }
 }
@@ -150,6 +168,9 @@ pub enum ScanStrategy {
     Sequence(SequenceSpec),
     /// Own /8, own /16 or anywhere (CRII), never 127/8, 224/8 and above, or self.
     LocalPreference(LocalPreferenceSpec),
+    /// One shared pseudo-random permutation walked by every host, jumping on
+    /// meeting an infected host (Staniford, Paxson, Weaver 2002).
+    Permutation(PermutationSpec),
 }
 
 /// Who is infected at the start.
@@ -198,6 +219,13 @@ pub struct WormSpec {
     pub backdoor: bool,
     /// English-language hosts show the defaced page for this long [s] (CRv1).
     pub deface: Option<f64>,
+    /// Size of one probe on the wire [bytes] (bandwidth and capacity in bit/s).
+    pub probe_bytes: Option<f64>,
+    /// A flawed generator confines each host to one of this many equal
+    /// subsets of the address space (Slammer); 1 for a sound generator.
+    pub prng_subsets: u32,
+    /// A payload cycle that may crash the host (Witty).
+    pub payload: Option<PayloadSpec>,
 }
 
 /// What a dormant worm does on the 1st of the month.
@@ -338,6 +366,10 @@ pub struct Scenario {
     /// Telescopes and sensors (`wormsim run --observe`).
     pub observe: ObserveSpec,
     pub output: OutputSpec,
+    /// Hit-list scanning by the seeds (`None`: none).
+    pub hit_list: Option<HitListSpec>,
+    /// Containment mechanisms (all off by default).
+    pub containment: ContainmentSpec,
 }
 
 /// One monitored block of addresses.

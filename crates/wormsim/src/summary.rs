@@ -54,6 +54,55 @@ pub struct Summary {
     pub flood_bytes_at_target: f64,
     /// Events processed by the engine.
     pub events: u64,
+    /// Doubling time of the infected count in the first minute of spread
+    /// (from the first infection by the worm) [s]: see
+    /// [`doubling_time_first_minute`]. `None` if it did not grow.
+    pub doubling_first_minute: Option<f64>,
+}
+
+/// Doubling time [s] of the cumulative infected count `n(t)` over the first
+/// minute of spread, the minute from `from` (in a summary: the first infection
+/// by the worm, so that a single seed's wait for its first victim does not
+/// count).
+///
+/// # Formula
+/// Sample `y_s = ln n(from + s)` at each whole second `s = 0, 1, …, 60`
+/// (seconds with `n = 0` left out), fit `y_s = a + b·s` by least squares and
+/// return `ln 2 / b`; `None` if fewer than two samples or `b <= 0` (no growth
+/// in that minute, as for a slow worm). `times` are the first-infection
+/// times, seeds included, sorted [s since epoch].
+///
+/// # Examples
+/// ```
+/// use wormsim::summary::doubling_time_first_minute;
+/// // 1 host at 0 s, doubling every 10 s: 2 at 10 s, 4 at 20 s, ...
+/// let mut times = vec![0.0];
+/// for k in 1..=6 {
+///     let t = 10.0 * k as f64;
+///     let n = 1usize << (k - 1);
+///     times.extend(std::iter::repeat(t).take(n));
+/// }
+/// let d = doubling_time_first_minute(0.0, &times).unwrap();
+/// assert!((d - 10.0).abs() < 1.0, "{d}");
+/// ```
+pub fn doubling_time_first_minute(from: f64, times: &[f64]) -> Option<f64> {
+    let mut pts = Vec::with_capacity(61);
+    for s in 0..=60 {
+        let n = times.partition_point(|&x| x <= from + s as f64);
+        if n > 0 {
+            pts.push((s as f64, (n as f64).ln()));
+        }
+    }
+    if pts.len() < 2 {
+        return None;
+    }
+    let k = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / k;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / k;
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    let b = sxy / sxx;
+    (b > 0.0).then(|| std::f64::consts::LN_2 / b)
 }
 
 /// Time at which the `k`-th (1-based) infection happened, from sorted times.
@@ -160,6 +209,10 @@ impl Summary {
             flood_bytes: 0.0,
             flood_bytes_at_target: 0.0,
             events: counters.events,
+            doubling_first_minute: firsts
+                .iter()
+                .find(|f| !f.1)
+                .and_then(|f| doubling_time_first_minute(f.0, &times)),
         }
     }
 }

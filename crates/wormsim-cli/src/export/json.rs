@@ -88,6 +88,7 @@ pub fn summary(s: &Summary) -> String {
         "flood_bytes_delivered": s.flood_bytes,
         "flood_bytes_at_target": s.flood_bytes_at_target,
         "events": s.events,
+        "doubling_time_first_minute_s": s.doubling_first_minute,
     });
     let mut out = serde_json::to_string_pretty(&v).expect("JSON values serialize");
     out.push('\n');

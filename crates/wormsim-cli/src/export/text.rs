@@ -39,6 +39,18 @@ pub fn summary(s: &Summary, sc: &Scenario) -> String {
     let _ = writeln!(o, "  90% of final count reached   {}", hm(s.t90));
     let _ = writeln!(
         o,
+        "  time to 90% of final count   {}",
+        s.t90
+            .map_or_else(|| "-".to_string(), |t| duration(t.since(s.start)))
+    );
+    let _ = writeln!(
+        o,
+        "  doubling time, first minute  {}",
+        s.doubling_first_minute
+            .map_or_else(|| "- (no growth)".to_string(), |d| format!("{d:.2} s"))
+    );
+    let _ = writeln!(
+        o,
         "  peak new infections {:>10} /min, minute starting {}",
         s.peak_per_minute,
         hm(s.peak_minute)
@@ -87,6 +99,13 @@ pub fn summary(s: &Summary, sc: &Scenario) -> String {
     let _ = writeln!(o, "  probes sent {:>18.4e}", s.probes);
     let _ = writeln!(o, "  engine events {:>16}", s.events);
     o
+}
+
+/// A duration as `H:MM:SS.s` [s].
+fn duration(secs: f64) -> String {
+    let tenths = (secs * 10.0).round() as u64;
+    let (h, rest) = (tenths / 36_000, tenths % 36_000);
+    format!("{h}:{:02}:{:02}.{}", rest / 600, rest % 600 / 10, rest % 10)
 }
 
 /// A number with about five significant digits; scientific when very large or small.

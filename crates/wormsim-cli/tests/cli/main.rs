@@ -2,6 +2,7 @@
 //! module per command.
 
 mod bad_input;
+mod beyond;
 mod check;
 mod fit;
 mod presets;

@@ -25,8 +25,12 @@
 //! - local preference (CRII): per-/8 and per-/16 aggregates ([`local`]);
 //! - sequence (CRv1): deterministic runners over a keyed permutation ([`runner`]).
 
+mod containment;
 mod local;
+mod permutation;
 mod runner;
+mod strategy;
+mod subset;
 
 use super::{
     Clear, Counters, DenseSet, Event, HostRecords, HostState, NO_HOST, Observer,
@@ -52,6 +56,9 @@ mod flag {
     pub const FLOODING: u8 = 16;
     /// The host's clock is past the drop-dead date: the worm does nothing.
     pub const DEAD: u8 = 32;
+    /// Its probes are not in the aggregate channels: it works through a hit
+    /// list, or a throttle clock sends them ([`super::strategy`]).
+    pub const HELD: u8 = 64;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -69,6 +76,8 @@ enum Kind {
     DropDead,
     /// A CRv1 runner (id, version) reaches its next target.
     Runner(u32, u32),
+    /// Hit lists, permutation runners, throttle ticks, blacklisting, payload.
+    Ext(strategy::Due),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -121,6 +130,8 @@ enum Break {
     Phase(Phase),
     RebootRate(f64),
     DropDead,
+    /// Containment filters switch on.
+    Ext(strategy::Switch),
 }
 
 struct Channel {
@@ -152,6 +163,8 @@ enum Model {
     Uniform { susceptible: DenseSet },
     Local(Box<local::Local>),
     Sequence(Box<runner::Runners>),
+    Subset(Box<subset::Subset>),
+    Permutation(Box<permutation::Permutation>),
 }
 
 /// Configuration copied out of the scenario.
@@ -219,6 +232,7 @@ pub struct General {
     defaced: u32,
     flooding: u32,
     counters: Counters,
+    ext: Box<strategy::Ext>,
 }
 
 /// The phase of a host whose clock reads `local` (UTC + offset).
@@ -271,7 +285,19 @@ impl General {
             flood: s.floods(),
             congestion: s.network.congestion,
         };
+        let extras = super::extras::Extras::new(s, &setup, streams);
         let model = match s.worm.scan {
+            ScanStrategy::Uniform if s.worm.prng_subsets > 1 => {
+                Model::Subset(Box::new(subset::Subset::new(&extras)))
+            }
+            ScanStrategy::Permutation(ps) => {
+                Model::Permutation(Box::new(permutation::Permutation::new(
+                    &setup.population,
+                    ps,
+                    setup.seeds.len(),
+                    streams.stream(stream::PERMUTATION),
+                )))
+            }
             ScanStrategy::Uniform => Model::Uniform {
                 susceptible: DenseSet::new(n),
             },
@@ -341,6 +367,7 @@ impl General {
                 breaks.push((dd, Break::DropDead));
             }
         }
+        breaks.extend(strategy::Ext::breaks(s));
         breaks.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
         let group_dead = s.worm.drop_dead.is_some_and(|d| s.start >= d);
         General {
@@ -391,6 +418,13 @@ impl General {
             defaced: 0,
             flooding: 0,
             counters: Counters::default(),
+            ext: Box::new(strategy::Ext::new(
+                s,
+                extras,
+                n,
+                setup.population.space_size(),
+                streams,
+            )),
             cfg,
             setup,
         }
@@ -470,16 +504,21 @@ impl General {
     fn target_weight(&self, h: u32) -> u64 {
         let i = h as usize;
         if self.h[i].state != HostState::Infected
-            || self.h[i].flags & (flag::ASLEEP | flag::DEAD) != 0
+            || self.h[i].flags & (flag::ASLEEP | flag::DEAD | flag::HELD) != 0
             || self.phase_of(h, self.t.secs()) != Phase::Spread
         {
             return 0;
         }
         let per_thread = self.h[i].tu;
         let w = per_thread * self.h[i].awake as u64;
-        match self.cfg.max_scan_multiple {
+        let w = match self.cfg.max_scan_multiple {
             Some(m) => w.min((per_thread as f64 * self.h[i].threads as f64 * m) as u64),
             None => w,
+        };
+        if self.ext.active {
+            self.ext_weight(h, w)
+        } else {
+            w
         }
     }
 
@@ -539,6 +578,12 @@ impl General {
         match &mut self.model {
             Model::Local(l) => l.weight_changed(h, old, new),
             Model::Sequence(_) => {}
+            Model::Subset(m) => m.weight_changed(h, new),
+            Model::Permutation(p) => {
+                if let Some((when, v)) = p.speed_changed(h, self.t.secs(), new) {
+                    self.schedule(when, h, Kind::Ext(strategy::Due::Perm(v)));
+                }
+            }
             Model::Uniform { .. } => {}
         }
         if O::RATE_EVENTS {
@@ -572,6 +617,8 @@ impl General {
             Model::Uniform { susceptible } => susceptible.len(),
             Model::Local(l) => l.susceptible_count() as usize,
             Model::Sequence(r) => r.susceptible_count(),
+            Model::Subset(m) => m.susceptible_count(),
+            Model::Permutation(p) => p.susceptible_count(),
         }
     }
 
@@ -581,7 +628,8 @@ impl General {
         let a_inf = match &self.model {
             Model::Uniform { susceptible } => f * w * susceptible.len() as f64 / self.cfg.omega,
             Model::Local(l) => f * l.infection_rate_units(w),
-            Model::Sequence(_) => 0.0,
+            Model::Subset(m) => f * m.infection_rate_units(),
+            Model::Sequence(_) | Model::Permutation(_) => 0.0,
         } / RATE_UNITS_PER_PROBE;
         let a_re = match &self.model {
             Model::Uniform { .. } if !self.reinfectable.is_empty() => {
@@ -633,6 +681,11 @@ impl General {
                 false
             }
             Model::Sequence(r) => r.set_susceptible(h, true),
+            Model::Subset(m) => {
+                m.add_susceptible(h);
+                false
+            }
+            Model::Permutation(p) => p.update(h, true, true),
         };
         if became_target && self.started_runs() {
             self.retarget();
@@ -650,6 +703,11 @@ impl General {
             Model::Local(l) => l.remove_susceptible(h),
             Model::Sequence(r) => {
                 r.set_susceptible(h, false);
+            }
+            Model::Subset(m) => m.remove_susceptible(h),
+            Model::Permutation(p) => {
+                let live = self.h[h as usize].state == HostState::Infected;
+                p.update(h, false, live);
             }
         }
     }
@@ -678,6 +736,7 @@ impl General {
 
     /// A position became a target again: runners recompute where they go next.
     fn retarget(&mut self) {
+        self.ext_retarget();
         if let Model::Sequence(r) = &mut self.model {
             let t = self.t.secs();
             for (time, id, version, host) in r.retarget_all(t) {
@@ -849,6 +908,7 @@ impl General {
         if let Model::Sequence(r) = &mut self.model {
             r.add_instance(h, self.h[i].threads as u32, self.h[i].awake, t);
         }
+        self.ext_on_infect(h, by, first);
         self.refresh_weight(h, obs);
         let fl = self.should_flood(h);
         self.set_flooding(h, fl, obs);
@@ -934,6 +994,7 @@ impl General {
         if let Model::Sequence(r) = &mut self.model {
             r.remove_host(h);
         }
+        self.ext_on_clear(h, to);
         self.refresh_weight(h, obs);
         if to == HostState::Susceptible {
             self.add_susceptible(h);
@@ -1228,6 +1289,7 @@ impl General {
                     }
                 }
                 Break::RebootRate(r) => self.reboot_rate = r,
+                Break::Ext(sw) => self.ext_switch(sw, obs),
                 Break::DropDead => {
                     self.group_dead = true;
                     let hosts: Vec<u32> = self
@@ -1269,7 +1331,10 @@ impl General {
                 (target, NO_HOST)
             }
             Model::Local(l) => l.choose(&self.weights, self.weights.total(), &mut self.inf.rng),
-            Model::Sequence(_) => unreachable!("sequence scanning has no infection channel"),
+            Model::Subset(m) => m.choose(&mut self.inf.rng),
+            Model::Sequence(_) | Model::Permutation(_) => {
+                unreachable!("runner scanning has no infection channel")
+            }
         };
         let by = if by == NO_HOST {
             self.choose_infector()
@@ -1295,6 +1360,9 @@ impl General {
     }
 
     fn scheduled<O: Observer>(&mut self, ev: Sched, obs: &mut O) {
+        if let Kind::Ext(due) = ev.kind {
+            return self.ext_scheduled(ev, due, obs);
+        }
         let h = ev.host;
         let i = h as usize;
         if ev.epoch != self.h[i].epoch || self.h[i].state != HostState::Infected {
@@ -1346,6 +1414,7 @@ impl General {
                 self.counters.expired += 1;
                 self.clear(h, Clear::DropDead, HostState::Susceptible, obs);
             }
+            Kind::Ext(_) => unreachable!("dispatched above"),
             Kind::Runner(id, version) => {
                 let Model::Sequence(r) = &mut self.model else {
                     unreachable!()
@@ -1392,6 +1461,11 @@ impl General {
     /// # Errors
     /// Sequence scanning (runner positions are not saved).
     pub fn checkpoint(&mut self) -> Result<Checkpoint, SetupError> {
+        if self.ext.active {
+            return Err(SetupError::Unsupported(
+                "checkpoints of runs with hit lists, permutation scanning, PRNG subsets, payloads or containment are not supported".into(),
+            ));
+        }
         if matches!(self.model, Model::Sequence(_)) {
             return Err(SetupError::Unsupported(
                 "checkpoints of sequence-scanning (CRv1) runs are not supported: runner positions are not saved".into(),

@@ -24,6 +24,10 @@
 //! spaces above 2^24, and the mechanisms it does not model (wrong clocks,
 //! congestion, checkpoints).
 
+mod strategy;
+
+pub use strategy::SentProbe;
+
 use super::sequence::Sequence;
 use super::{
     Clear, Counters, Event, HostRecords, HostState, NO_HOST, Observer, RATE_UNITS_PER_PROBE, Setup,
@@ -41,11 +45,16 @@ use std::collections::BinaryHeap;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Due {
-    Probe { runner: u32, version: u32 },
+    Probe {
+        runner: u32,
+        version: u32,
+    },
     Wake,
     Lifetime,
     DefaceEnd,
     Install,
+    /// Hit lists, permutation runners, throttle ticks, blacklisting, payload.
+    Ext(strategy::ExtDue),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -140,6 +149,7 @@ pub struct Reference {
     counters: Counters,
     /// Probes actually sent.
     pub probes_sent: u64,
+    ext: Box<strategy::Ext>,
 }
 
 impl Reference {
@@ -153,8 +163,11 @@ impl Reference {
                 "wrong clocks (calendar.wrong_clocks)",
             ));
         }
-        if s.network.congestion != Congestion::None {
-            return Err(SetupError::NotInReference("congestion"));
+        if s.network.congestion != Congestion::None && (s.calendar.enabled || s.containment.drops())
+        {
+            return Err(SetupError::NotInReference(
+                "congestion with the calendar or containment filters",
+            ));
         }
         if s.checkpoint.is_some() {
             return Err(SetupError::NotInReference("checkpoints"));
@@ -185,6 +198,9 @@ impl Reference {
         breaks.extend(s.defense.patch.breakpoints());
         breaks.extend(s.defense.reboot.breakpoints());
         breaks.extend(s.worm.drop_dead);
+        let extras = super::extras::Extras::new(s, &setup, streams);
+        let ext = Box::new(strategy::Ext::new(s, extras, n, setup.seeds.len()));
+        breaks.extend(ext.break_times());
         breaks.retain(|&t| t > s.start && t <= s.end);
         breaks.sort_by(|a, b| a.0.total_cmp(&b.0));
         breaks.dedup();
@@ -247,6 +263,7 @@ impl Reference {
             started: false,
             counters: Counters::default(),
             probes_sent: 0,
+            ext,
             setup,
         }
     }
@@ -270,6 +287,7 @@ impl Reference {
             || self.asleep[i]
             || self.dead[i]
             || self.group_phase != Phase::Spread
+            || self.ext.is_held(h)
         {
             return 0.0;
         }
@@ -457,6 +475,7 @@ impl Reference {
             threads
         };
         self.add_runners(h, threads, self.awake[i]);
+        self.ext_on_infect(h, by, first);
         let t = self.t.secs();
         if let Some(l) = self.lifetime {
             self.push(t + l, h, Due::Lifetime);
@@ -518,6 +537,7 @@ impl Reference {
         for id in std::mem::take(&mut self.of_host[i]) {
             self.runners[id as usize].alive = false;
         }
+        self.ext_on_clear(h);
         if self.defaced[i] {
             self.defaced[i] = false;
             obs.event(
@@ -649,6 +669,7 @@ impl Reference {
     }
 
     fn at_break<O: Observer>(&mut self, t: SimTime, obs: &mut O) {
+        self.ext_at_break(t);
         if self.calendar {
             let phase = Phase::at(t);
             if phase != self.group_phase {
@@ -737,9 +758,13 @@ impl Reference {
     }
 
     fn due<O: Observer>(&mut self, it: Item, obs: &mut O) {
+        if let Due::Ext(d) = it.due {
+            return self.ext_due(it, d, obs);
+        }
         let h = it.host;
         let i = h as usize;
         match it.due {
+            Due::Ext(_) => unreachable!("dispatched above"),
             Due::Install => {
                 self.emit_interval(obs);
                 self.counters.events += 1;
@@ -839,13 +864,17 @@ impl Reference {
                 }
             }
             let i = self.infected.len() as f64;
-            let random_scan = !matches!(self.scan, ScanStrategy::Sequence(_));
+            let random_scan = !matches!(
+                self.scan,
+                ScanStrategy::Sequence(_) | ScanStrategy::Permutation(_)
+            );
             // With nothing left to infect or re-infect a probe changes nothing,
             // so the reference stops drawing them (`probes_sent` then stops counting).
             // (Unless an observer counts every probe.)
             let useful = self.n_susceptible > 0 || self.max_instances > 1 || O::PROBE_EVENTS;
             let a_probe = if random_scan && useful && self.group_phase == Phase::Spread {
-                i * self.r_max
+                // Held hosts (hit list, throttle clock) send no random probes.
+                (i - self.ext.held_infected as f64) * self.r_max
             } else {
                 0.0
             };
@@ -861,7 +890,17 @@ impl Reference {
             let t_next = self.t.plus(dt);
             if t_next >= t_sched {
                 self.t = t_sched;
-                self.emit_interval(obs);
+                // A probe of a runner or clock changes the view only through
+                // `deliver`, which emits the interval itself first.
+                let quiet_probe = tb != Some(t_sched)
+                    && tq == Some(t_sched)
+                    && self
+                        .queue
+                        .peek()
+                        .is_some_and(|Reverse(it)| it.due.is_ext_probe());
+                if !quiet_probe {
+                    self.emit_interval(obs);
+                }
                 if tb == Some(t_sched) {
                     self.next_break += 1;
                     self.at_break(t_sched, obs);
@@ -877,8 +916,13 @@ impl Reference {
             self.t = t_next;
             let u = self.rng.random::<f64>() * total;
             if u < a_probe {
-                let h = self.infected[self.rng.random_range(0..self.infected.len())];
-                let keep = self.rate(h) / self.r_max;
+                let h = loop {
+                    let h = self.infected[self.rng.random_range(0..self.infected.len())];
+                    if !self.ext.is_held(h) {
+                        break h;
+                    }
+                };
+                let keep = self.rate(h) * self.ext_congestion() / self.r_max;
                 if keep <= 0.0 || (keep < 1.0 && self.rng.random::<f64>() >= keep) {
                     continue;
                 }
@@ -886,8 +930,11 @@ impl Reference {
                     ScanStrategy::LocalPreference(lp) => {
                         self.local_target(h, lp.same_slash8, lp.same_slash16)
                     }
-                    _ => (self.rng.next_u64() >> (64 - self.space_bits)) as usize,
+                    _ => self.ext_uniform_target(h),
                 };
+                if !self.ext_send(h, addr) {
+                    continue;
+                }
                 if self.deliver(h, addr, obs) {
                     return true;
                 }

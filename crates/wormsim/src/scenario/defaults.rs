@@ -182,7 +182,11 @@ pub const DEFAULTS: &[Default] = &[
     d("defense.patch.lag", "none", "wormsim"),
     d("defense.patch.initial_fraction", "0", "wormsim"),
     d("defense.reboot.rate", "0 (no reboots)", "wormsim"),
-    d("observe.bin", "3600 s", "[A] hourly, as CAIDA's counts, codered.md §5.1"),
+    d(
+        "observe.bin",
+        "3600 s",
+        "[A] hourly, as CAIDA's counts, codered.md §5.1",
+    ),
     d(
         "observe.telescope",
         "one /8 at 44.0.0.0/8 (the first top-level block in a smaller space)",

@@ -29,6 +29,10 @@ pub struct RawFile {
     pub observe: Option<Spanned<RawObserve>>,
     #[serde(default)]
     pub output: Option<RawOutput>,
+    #[serde(default)]
+    pub hit_list: Option<Spanned<super::strategy::RawHitList>>,
+    #[serde(default)]
+    pub containment: Option<Spanned<super::containment::RawContainment>>,
 }
 
 /// `[scenario]`
@@ -81,7 +85,9 @@ pub struct RawWorm {
     pub variant: Spanned<String>,
     #[serde(default)]
     pub scan: S<String>,
-    pub scan_rate: Spanned<f64>,
+    /// Required unless `scan_rate_distribution = "bandwidth"`.
+    #[serde(default)]
+    pub scan_rate: S<f64>,
     #[serde(default)]
     pub scan_rate_distribution: S<String>,
     #[serde(default)]
@@ -122,6 +128,26 @@ pub struct RawWorm {
     pub same_slash8: S<f64>,
     #[serde(default)]
     pub same_slash16: S<f64>,
+    #[serde(default)]
+    pub permutation: S<String>,
+    #[serde(default)]
+    pub permutation_start: S<String>,
+    #[serde(default)]
+    pub permutation_key: S<i64>,
+    #[serde(default)]
+    pub permutation_stop_after: S<i64>,
+    #[serde(default)]
+    pub uplink_mean_bps: S<f64>,
+    #[serde(default)]
+    pub uplink_cv: S<f64>,
+    #[serde(default)]
+    pub probe_bytes: S<f64>,
+    #[serde(default)]
+    pub prng_subsets: S<i64>,
+    #[serde(default)]
+    pub cycle_probes: S<i64>,
+    #[serde(default)]
+    pub crash_per_cycle: S<f64>,
 }
 
 /// `[calendar]`
@@ -180,6 +206,9 @@ pub struct RawNetwork {
     pub zou_eta: S<f64>,
     #[serde(default)]
     pub capacity_probes_per_s: S<f64>,
+    /// Capacity in bit/s, converted with `worm.probe_bytes`.
+    #[serde(default)]
+    pub capacity_bps: S<f64>,
 }
 
 /// `[defense]`

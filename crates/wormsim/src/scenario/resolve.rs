@@ -539,7 +539,11 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
     };
     let d = defaults(variant);
     let scan_name = match &w.scan {
-        Some(s) => cx.choice(s, "worm.scan", &["uniform", "sequence", "local-preference"])?,
+        Some(s) => cx.choice(
+            s,
+            "worm.scan",
+            &["uniform", "sequence", "local-preference", "permutation"],
+        )?,
         None => d.scan,
     };
     let scan_why = format!("with scan = \"{scan_name}\"");
@@ -557,8 +561,12 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         cx.unused(&w.same_slash8, "worm.same_slash8", &scan_why)?;
         cx.unused(&w.same_slash16, "worm.same_slash16", &scan_why)?;
     }
+    if scan_name != "permutation" {
+        strategy::no_permutation_keys(&cx, w, &scan_why)?;
+    }
     let scan = match scan_name {
         "uniform" => ScanStrategy::Uniform,
+        "permutation" => ScanStrategy::Permutation(strategy::permutation(&cx, w)?),
         "sequence" => {
             let key = match &w.sequence_key {
                 Some(v) if *v.get_ref() < 0 => {
@@ -606,12 +614,22 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
             })
         }
     };
-    let mean = cx.positive(&w.scan_rate, "worm.scan_rate", "[probes/s]")?;
     let dist = match &w.scan_rate_distribution {
-        Some(d) => cx.choice(d, "worm.scan_rate_distribution", &["fixed", "lognormal"])?,
+        Some(d) => cx.choice(
+            d,
+            "worm.scan_rate_distribution",
+            &["fixed", "lognormal", "bandwidth"],
+        )?,
         None => "fixed",
     };
+    let mean = if dist == "bandwidth" {
+        0.0
+    } else {
+        let v = strategy::scan_rate(&cx, w, raw.worm.span())?;
+        cx.positive(v, "worm.scan_rate", "[probes/s]")?
+    };
     let scan_rate = match dist {
+        "bandwidth" => strategy::bandwidth(&cx, w, raw.worm.span())?,
         "fixed" => {
             if let Some(cv) = &w.scan_rate_cv {
                 if *cv.get_ref() != 0.0 {
@@ -783,6 +801,9 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         crash_recovery,
         backdoor: w.backdoor.unwrap_or(d.backdoor),
         deface,
+        probe_bytes: strategy::probe_bytes(&cx, w)?,
+        prng_subsets: strategy::prng_subsets(&cx, w)?,
+        payload: strategy::payload(&cx, w, raw.worm.span())?,
     };
 
     // [calendar]
@@ -898,6 +919,11 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
             "network.capacity_probes_per_s",
             "unless congestion = \"capacity\"",
         )?;
+        cx.unused(
+            n.map_or(&None, |n| &n.capacity_bps),
+            "network.capacity_bps",
+            "unless congestion = \"capacity\"",
+        )?;
     }
     let congestion = match congestion {
         "zou" => Congestion::Zou {
@@ -909,7 +935,26 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         },
         "capacity" => Congestion::Capacity {
             probes_per_s: match n.and_then(|n| n.capacity_probes_per_s.as_ref()) {
-                Some(v) => cx.positive(v, "network.capacity_probes_per_s", "[probes/s]")?,
+                Some(v) => {
+                    cx.unused(
+                        n.map_or(&None, |n| &n.capacity_bps),
+                        "network.capacity_bps",
+                        "with capacity_probes_per_s (give one of them)",
+                    )?;
+                    cx.positive(v, "network.capacity_probes_per_s", "[probes/s]")?
+                }
+                None if n.is_some_and(|n| n.capacity_bps.is_some()) => {
+                    let v = n.and_then(|n| n.capacity_bps.as_ref()).expect("checked");
+                    let bps = cx.positive(v, "network.capacity_bps", "[bit/s]")?;
+                    let Some(bytes) = worm.probe_bytes else {
+                        return Err(cx.err(
+                            v.span(),
+                            "network.capacity_bps",
+                            "a capacity in bit/s needs worm.probe_bytes to convert it to probes/s",
+                        ));
+                    };
+                    bps / (8.0 * bytes)
+                }
                 None => {
                     return Err(cx.err(
                         n.and_then(|n| n.congestion.as_ref())
@@ -950,6 +995,32 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         },
         congestion,
     };
+
+    let hit_list = match &raw.hit_list {
+        Some(h) => {
+            let free = match (&worm.seeding, n_hosts) {
+                (Seeding::Count(k), Some(n)) => Some(n.saturating_sub(*k)),
+                (Seeding::Addresses(a), Some(n)) => Some(n.saturating_sub(a.len() as u32)),
+                _ => None,
+            };
+            Some(strategy::hit_list(&cx, h, free)?)
+        }
+        None => None,
+    };
+    let containment = match &raw.containment {
+        Some(c) => containment::resolve(&cx, c, start)?,
+        None => ContainmentSpec::default(),
+    };
+    strategy::check_combinations(
+        &cx,
+        &raw,
+        &worm,
+        &calendar,
+        &network,
+        hit_list.as_ref(),
+        &containment,
+        checkpoint.is_some(),
+    )?;
 
     // [defense]
     let dfn = raw.defense.unwrap_or_default();
@@ -1046,6 +1117,8 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
             report_at,
             probes,
         },
+        hit_list,
+        containment,
     })
 }
 

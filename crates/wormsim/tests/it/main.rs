@@ -4,6 +4,7 @@
 //! KS at `c(α) = 1.95`, i.e. α ≈ 0.001; z-tests at 4.9σ ≈ p 1e-6), so they are
 //! deterministic and fail only if the engine is wrong.
 
+mod beyond;
 mod calendar;
 mod determinism;
 mod exactness;
