@@ -6,6 +6,8 @@
 //!   process, alternating, with the ratio.
 //! - `preset`: wall time of the `codered-v2-2001-07-19` preset end to end
 //!   (load, population, run, summary, CSV and JSON written to a temp dir).
+//! - `presets`: run time and events/s of every built-in preset, with the
+//!   ratio to the well-mixed SI through the general engine.
 //! - `memory N`: peak resident memory per vulnerable host for an N-host scenario
 //!   with patching and reboots (general engine), measured in a child process.
 
@@ -175,6 +177,51 @@ fn preset_time(reps: usize) {
     );
 }
 
+/// Wall time and events/s of every built-in preset's run (setup included,
+/// output excluded), median of `reps`, next to the well-mixed SI through the
+/// general engine measured in the same process as the baseline.
+fn presets(reps: usize) {
+    let si = si_scenario("", N);
+    let mut base = Vec::new();
+    for rep in 0..reps {
+        let mut sim =
+            Simulation::new(&si, rep as u64 + 1, 0, EngineChoice::General).expect("setup");
+        let t0 = Instant::now();
+        sim.run(&mut ());
+        base.push(sim.counters().infections as f64 / t0.elapsed().as_secs_f64());
+    }
+    let b = median(&mut base);
+    println!("presets: run only (setup + engine, no output), median of {reps}");
+    println!("  baseline: well-mixed SI, general engine: {b:.3e} events/s");
+    println!(
+        "  {:<24} {:>10} {:>10} {:>12} {:>12} {:>8}",
+        "preset", "setup [s]", "run [s]", "events", "events/s", "ratio"
+    );
+    for p in preset::PRESETS {
+        let s = preset::load(p.name).expect("preset");
+        let mut setup = Vec::new();
+        let mut run = Vec::new();
+        let mut events = 0;
+        for _ in 0..reps {
+            let t0 = Instant::now();
+            let mut sim = Simulation::new(&s, s.seed, 0, EngineChoice::Auto).expect("setup");
+            let t1 = Instant::now();
+            let mut series = Series::new(s.start, s.end, s.output.bin);
+            sim.run(&mut series);
+            setup.push((t1 - t0).as_secs_f64());
+            run.push(t1.elapsed().as_secs_f64());
+            events = sim.counters().events;
+        }
+        let (st, rt) = (median(&mut setup), median(&mut run));
+        let rate = events as f64 / rt;
+        println!(
+            "  {:<24} {st:>10.3} {rt:>10.3} {events:>12} {rate:>12.3e} {:>8.3}",
+            p.name,
+            rate / b
+        );
+    }
+}
+
 fn vm_hwm_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -235,6 +282,7 @@ fn main() {
         Some("memory-child") => memory_child(args[1].parse().expect("host count")),
         Some("speed") => speed(9),
         Some("preset") => preset_time(9),
+        Some("presets") => presets(3),
         Some("memory") => memory(
             args.get(1)
                 .map_or(10_000_000, |a| a.parse().expect("host count")),
@@ -242,6 +290,7 @@ fn main() {
         _ => {
             speed(9);
             preset_time(9);
+            presets(3);
             memory(360_000);
             memory(10_000_000);
         }

@@ -24,8 +24,11 @@
 //! new address (a random one in their /16) at a Poisson rate; each address is a
 //! separate source, so unique addresses over days exceed hosts.
 //!
-//! Not modelled here: CRv1's fixed scan order (its hits are deterministic; the
-//! CLI refuses `--observe` for sequence scanning) and congestion (refused too).
+//! Not modelled here, and refused with [`ObserveError::Unsupported`]: CRv1's
+//! fixed scan order (its hits are deterministic), congestion, permutation
+//! scanning, PRNG subsets and the throttle. Hit-list probes (aimed at listed
+//! vulnerable hosts, never at a darknet) are not reported; probes that filters
+//! drop (containment) are not seen, as the telescope sits beyond the filters.
 
 use crate::engine::{Event, Observer, View};
 use crate::population::{Population, fmt_addr, generate::block_levels};
@@ -118,7 +121,8 @@ impl Telescopes {
     /// stream: the outbreak never sees these draws).
     ///
     /// # Errors
-    /// Sequence scanning and congestion are not modelled.
+    /// Sequence scanning, congestion, permutation scanning, PRNG subsets and
+    /// the throttle are not modelled.
     pub fn new(
         s: &Scenario,
         population: &Population,
@@ -131,6 +135,21 @@ impl Telescopes {
         }
         if s.network.congestion != crate::scenario::Congestion::None {
             return Err(ObserveError::Unsupported("congestion"));
+        }
+        if matches!(s.worm.scan, ScanStrategy::Permutation(_)) {
+            return Err(ObserveError::Unsupported(
+                "permutation scanning (its probes walk a fixed order, not a Poisson stream)",
+            ));
+        }
+        if s.worm.prng_subsets > 1 {
+            return Err(ObserveError::Unsupported(
+                "PRNG subsets (a confined host does not hit a block in proportion to its size)",
+            ));
+        }
+        if s.containment.throttle.is_some() {
+            return Err(ObserveError::Unsupported(
+                "the throttle (throttled probes are sent one by one, not as a rate)",
+            ));
         }
         let o: &ObserveSpec = &s.observe;
         let n_bins = (s.duration() / o.bin).ceil().max(1.0) as usize;

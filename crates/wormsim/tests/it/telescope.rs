@@ -197,3 +197,38 @@ telescope = [{ name = "near", cidr = "0.0.0.0/24" }]
     assert_same_distribution("CRII probes seen by the block", &exact.0, &reference.0);
     assert_same_distribution("CRII sources seen by the block", &exact.1, &reference.1);
 }
+
+/// Scanners whose probes are not a Poisson stream of block-proportional rate
+/// are refused by name, never observed wrongly.
+#[test]
+fn unmodelled_scanners_are_refused() {
+    let base = r#"
+[scenario]
+name = "refuse"
+start = 2001-07-19T00:00:00Z
+end = 2001-07-19T01:00:00Z
+space_bits = 20
+[population]
+model = "uniform"
+hosts = 200
+[worm]
+variant = "generic"
+scan_rate = 10.0
+"#;
+    let cases = [
+        ("scan = \"sequence\"\n", "sequence scanning"),
+        ("scan = \"permutation\"\n", "permutation scanning"),
+        ("prng_subsets = 4\n", "PRNG subsets"),
+        ("[containment]\nthrottle_rate = 1.0\n", "the throttle"),
+        ("[network]\ncongestion = \"zou\"\n", "congestion"),
+    ];
+    for (extra, why) in cases {
+        let s = scenario(&format!("{base}{extra}"));
+        let sim = Simulation::new(&s, 1, 0, EngineChoice::General).expect("setup");
+        let rng = Streams::new(1, 0).stream(stream::OBSERVE);
+        let err = Telescopes::new(&s, sim.population(), rng)
+            .err()
+            .unwrap_or_else(|| panic!("{why}: observed, not refused"));
+        assert!(err.to_string().contains(why), "{why}: {err}");
+    }
+}
