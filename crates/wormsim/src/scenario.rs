@@ -455,6 +455,20 @@ impl Scenario {
                 checkpoint.space_bits, self.name, self.space_bits
             ));
         }
+        if matches!(self.worm.scan, ScanStrategy::Sequence(_)) {
+            return Err(format!(
+                "scenario `{}` scans a fixed sequence (CRv1), which cannot start from a checkpoint: \
+                 where each host is in the sequence is not saved; run it from its own start",
+                self.name
+            ));
+        }
+        if crate::engine::extras::active(self) || self.containment.drops() {
+            return Err(format!(
+                "scenario `{}` uses hit lists, permutation scanning, PRNG subsets, a payload or \
+                 containment, which cannot start from a checkpoint; run it from its own start",
+                self.name
+            ));
+        }
         let mut s = self.clone();
         s.population = PopulationSpec::Checkpoint;
         s.worm.seeding = Seeding::Count(0);

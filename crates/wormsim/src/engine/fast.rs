@@ -13,7 +13,7 @@
 //! identities); it records its time and its infector (as a position in `order`).
 //!
 //! Exactness is checked against [`super::general`] and [`super::reference`] by
-//! the tests in `crates/wormsim/tests/exactness.rs`.
+//! the tests in `crates/wormsim/tests/it/exactness.rs`.
 
 use super::{Counters, Event, HostRecords, HostState, NO_HOST, Observer, Setup, View, exp1};
 use crate::calendar::Phase;

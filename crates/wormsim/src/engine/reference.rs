@@ -136,6 +136,11 @@ pub struct Reference {
     nt4_crash: bool,
     backdoor_on: bool,
     deface: Option<f64>,
+    /// Whether the worm floods on days 20–27 (`Scenario::floods`).
+    flood_on: bool,
+    /// Hosts flooding now, and the count.
+    flooding: Vec<bool>,
+    n_flooding: u32,
     sequence: Option<Sequence>,
     runners: Vec<Runner>,
     of_host: Vec<Vec<u32>>,
@@ -251,6 +256,9 @@ impl Reference {
             nt4_crash: s.worm.nt4_crash,
             backdoor_on: s.worm.backdoor,
             deface: s.worm.deface,
+            flood_on: s.floods(),
+            flooding: vec![false; n],
+            n_flooding: 0,
             sequence,
             runners: Vec::new(),
             of_host: vec![Vec::new(); n],
@@ -309,7 +317,7 @@ impl Reference {
             ever_infected: self.ever,
             backdoored: self.backdoor.iter().filter(|&&b| b).count() as u32,
             defaced: self.defaced.iter().filter(|&&b| b).count() as u32,
-            flooding: 0,
+            flooding: self.n_flooding,
             probe_rate,
             hit_rate: 0.0,
         }
@@ -494,6 +502,44 @@ impl Reference {
                 self.push(t + d, h, Due::DefaceEnd);
             }
         }
+        self.sync_flood(h, obs);
+    }
+
+    /// Whether `h` floods now: infected, awake for the month, in the flood phase.
+    fn should_flood(&self, h: u32) -> bool {
+        let i = h as usize;
+        self.flood_on
+            && self.state[i] == HostState::Infected
+            && !self.asleep[i]
+            && !self.dead[i]
+            && self.group_phase == Phase::Flood
+    }
+
+    /// Bring `h`'s flooding up to date, telling observers of a start, a stop
+    /// (instances 0) or a new instance count while flooding.
+    fn sync_flood<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        let i = h as usize;
+        let on = self.should_flood(h);
+        if on == self.flooding[i] && !on {
+            return;
+        }
+        if on != self.flooding[i] {
+            self.flooding[i] = on;
+            if on {
+                self.n_flooding += 1;
+            } else {
+                self.n_flooding -= 1;
+            }
+        }
+        let instances = if on { self.instances[i] } else { 0 };
+        obs.event(
+            &Event::Flood {
+                t: self.t,
+                host: h,
+                instances,
+            },
+            &self.view(),
+        );
     }
 
     fn add_instance<O: Observer>(&mut self, h: u32, obs: &mut O) {
@@ -520,6 +566,7 @@ impl Reference {
             },
             &self.view(),
         );
+        self.sync_flood(h, obs);
     }
 
     fn clear<O: Observer>(&mut self, h: u32, why: Clear, to: HostState, obs: &mut O) {
@@ -538,6 +585,7 @@ impl Reference {
             self.runners[id as usize].alive = false;
         }
         self.ext_on_clear(h);
+        self.sync_flood(h, obs);
         if self.defaced[i] {
             self.defaced[i] = false;
             obs.event(
@@ -698,6 +746,9 @@ impl Reference {
                             }
                         }
                     }
+                }
+                for h in self.infected.clone() {
+                    self.sync_flood(h, obs);
                 }
                 for id in 0..self.runners.len() {
                     if self.runners[id].alive {

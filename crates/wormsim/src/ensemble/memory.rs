@@ -6,12 +6,14 @@
 //! in_flight = hosts · PER_HOST + reference + series
 //! ```
 //! - `PER_HOST` [bytes/host] covers one engine instance at its peak: the population
-//!   and scan rates (8), the host records and index sets of the general engine
-//!   (~37), the pre-drawn patch queue (16), the scan-rate tree of a lognormal worm
-//!   (24) and the copies made when the run is summarised (~30). Measured: the peak
-//!   RSS of `wormsim run codered-v2-2001-07-19` (360,000 hosts) is 31.8 MB, of which
-//!   4.7 MB is the bare process (`wormsim presets`), i.e. ~75 bytes/host;
-//!   `PER_HOST` rounds that up to 96.
+//!   and scan rates, the 32-byte host records, first-infection time and infector,
+//!   index sets and Fenwick trees of the general engine, the per-host clock heap
+//!   (calendar phases, wake lags, lifetimes), the pre-drawn patch queue, the flood
+//!   meter's per-host state and the copies made when the run is summarised.
+//!   Measured (2026-11-26, `bench/RESULTS.md`): the peak RSS of `wormsim run
+//!   codered-v2-2001-07-19` (360,000 hosts) is 76.2 MB, of which 5.9 MB is the
+//!   bare process (`wormsim presets`), i.e. ~195 bytes/host; `PER_HOST` rounds
+//!   that up to 224.
 //! - `reference`: the per-probe engine's address-space map, `4 · 2^space_bits`.
 //! - `series` = bins · (1 + variables) · 8 bytes, the run's series while kept.
 //! - `outputs`: what the command keeps until it writes (all replicates' series for
@@ -28,7 +30,7 @@ use crate::scenario::Scenario;
 use rand::SeedableRng;
 
 /// Engine memory per host at its peak [bytes/host] (see the module docs).
-pub const PER_HOST: u64 = 96;
+pub const PER_HOST: u64 = 224;
 /// Fixed process overhead: binary, allocator, thread stacks [bytes].
 pub const BASE: u64 = 8 << 20;
 

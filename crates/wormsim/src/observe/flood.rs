@@ -16,7 +16,8 @@
 //! | upstream filter on the old address | nothing (dropped before it) |
 //!
 //! The worm never sends to the site's new address (it floods a literal IP), so
-//! the `moved_*` columns stay zero unless a scenario points the flood there.
+//! the `moved_*` columns are always zero: they are there so the table splits
+//! the traffic by address, and show that the move alone defeated the flood.
 //! Bursts are deterministic, so this observer draws no random numbers.
 
 use crate::engine::{Event, Observer, View};
@@ -138,15 +139,10 @@ impl FloodMeter {
         }
         let i = self.row_of(t);
         let row = &mut self.rows[i];
-        if dest == self.spec.site_moves_to && dest != self.spec.target {
-            row.moved_connections += conns;
-            row.moved_packets += packets;
-            row.moved_bytes += bytes;
-        } else {
-            row.target_connections += conns;
-            row.target_packets += packets;
-            row.target_bytes += bytes;
-        }
+        // Every burst goes to the literal target; the `moved_*` columns stay 0.
+        row.target_connections += conns;
+        row.target_packets += packets;
+        row.target_bytes += bytes;
     }
 
     /// Account the bursts of a flooding stretch `[since, until)`.

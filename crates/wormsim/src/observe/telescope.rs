@@ -305,11 +305,17 @@ impl Telescopes {
             if n == 0 {
                 continue;
             }
-            // Given n, the times are uniform on [a, b): the first is the minimum.
+            // Given n, the times are uniform on [a, b). The first is their
+            // minimum; given it, the other n − 1 are uniform on [first, b), and
+            // the last is their maximum (the first itself when n = 1).
             let u1: f64 = self.rng.random();
             let first = a + (b - a) * (1.0 - (1.0 - u1).powf(1.0 / n as f64));
             let u2: f64 = self.rng.random();
-            let last = a + (b - a) * u2.powf(1.0 / n as f64);
+            let last = if n == 1 {
+                first
+            } else {
+                first + (b - first) * u2.powf(1.0 / (n - 1) as f64)
+            };
             let t = &mut self.telescopes[k];
             t.probes[bin] += n;
             match t.sources.get_mut(&addr) {

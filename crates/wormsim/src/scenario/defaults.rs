@@ -164,7 +164,7 @@ pub const DEFAULTS: &[Default] = &[
     d(
         "network.syn_retries",
         "2",
-        "Windows 2000 TcpMaxConnectRetransmissions [S2]",
+        "Windows 2000 TcpMaxConnectRetransmissions default, retransmissions 3 s and 9 s after the SYN (Microsoft, Windows 2000 Server TCP/IP registry reference, cc938209) [S]",
     ),
     d("network.answer_fraction", "0.05", "[A]"),
     d(

@@ -1011,6 +1011,19 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         Some(c) => containment::resolve(&cx, c, start)?,
         None => ContainmentSpec::default(),
     };
+    if let (Some(_), ScanStrategy::Sequence(_)) = (&checkpoint, worm.scan) {
+        let span = raw
+            .initial
+            .as_ref()
+            .and_then(|i| i.get_ref().checkpoint.as_ref())
+            .map_or(raw.scenario.span(), |f| f.span());
+        return Err(cx.err(
+            span,
+            "initial.checkpoint",
+            "sequence scanning (CRv1) cannot start from a checkpoint: where each host is in the \
+             sequence is not saved; remove [initial] and start from seeds",
+        ));
+    }
     strategy::check_combinations(
         &cx,
         &raw,
@@ -1089,6 +1102,14 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
     let probes = match &o.probes {
         Some(v) => match cx.choice(v, "output.probes", &["expected", "sampled"])? {
             "expected" => ProbeCount::Expected,
+            _ if matches!(worm.scan, ScanStrategy::Sequence(_)) => {
+                return Err(cx.err(
+                    v.span(),
+                    "output.probes",
+                    "sequence scanning (CRv1) sends a fixed number of probes, so there is \
+                     nothing to sample; use \"expected\"",
+                ));
+            }
             _ => ProbeCount::Sampled,
         },
         None => ProbeCount::Expected,

@@ -356,8 +356,8 @@ initial_infected = 50
     ))
 }
 
-fn run_flood(s: &Scenario) -> FloodMeter {
-    let mut sim = Simulation::new(s, 1, 0, EngineChoice::Auto).expect("setup");
+fn run_flood(s: &Scenario, engine: EngineChoice) -> FloodMeter {
+    let mut sim = Simulation::new(s, 1, 0, engine).expect("setup");
     let mut meter = FloodMeter::for_scenario(s, sim.population().len());
     sim.run(&mut meter);
     meter.finish();
@@ -370,10 +370,17 @@ fn run_flood(s: &Scenario) -> FloodMeter {
 }
 
 /// With no move and no filter, every flooding host bursts every 4 h from 00:00
-/// on the 20th to 00:00 on the 28th: 48 bursts of 400 MB each.
+/// on the 20th to 00:00 on the 28th: 48 bursts of 400 MB each, in the general
+/// engine and in the per-probe reference alike.
 #[test]
 fn flood_volume_follows_the_parameters() {
-    let m = run_flood(&flood_scenario(""));
+    for engine in [EngineChoice::General, EngineChoice::Reference] {
+        flood_volume_in(engine);
+    }
+}
+
+fn flood_volume_in(engine: EngineChoice) {
+    let m = run_flood(&flood_scenario(""), engine);
     assert_eq!(m.bursts, 50 * 48);
     assert_eq!(m.bytes_delivered, 50.0 * 48.0 * 400e6);
     let first = SimTime::from_ymd(2001, 7, 20);
@@ -394,9 +401,16 @@ fn flood_volume_follows_the_parameters() {
 /// the filter time, and the site never gets a byte.
 #[test]
 fn move_and_filter_defeat_the_flood() {
-    let m = run_flood(&flood_scenario(
-        "move_at = 2001-07-19T23:30:00Z\nfilter_at = 2001-07-20T06:00:00Z\n",
-    ));
+    for engine in [EngineChoice::General, EngineChoice::Reference] {
+        move_and_filter_in(engine);
+    }
+}
+
+fn move_and_filter_in(engine: EngineChoice) {
+    let m = run_flood(
+        &flood_scenario("move_at = 2001-07-19T23:30:00Z\nfilter_at = 2001-07-20T06:00:00Z\n"),
+        engine,
+    );
     assert_eq!(m.bytes_delivered, 0.0);
     let filter = SimTime::parse_rfc3339("2001-07-20T06:00:00Z")
         .unwrap()

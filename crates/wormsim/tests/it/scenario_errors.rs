@@ -148,3 +148,32 @@ fn missing_section_and_schedule_order() {
     assert_eq!(at(&e).2, "defense.patch.schedule.1.from");
     assert!(e.to_string().contains("time order"), "{e}");
 }
+
+/// CRv1's fixed sequence: its probe count is not sampled, and it does not
+/// start from a checkpoint (where each host is in the sequence is not saved),
+/// whether the checkpoint comes from the file or from `--from-checkpoint`.
+#[test]
+fn sequence_scanning_refuses_sampling_and_checkpoints() {
+    let crv1 = GOOD.replace("variant = \"crv2\"", "variant = \"crv1\"");
+    let e = err(&format!("{crv1}[output]\nprobes = \"sampled\"\n"));
+    assert_eq!(at(&e).2, "output.probes");
+    assert!(e.to_string().contains("use \"expected\""), "{e}");
+
+    // A checkpoint of a CRv2 run at the CRv1 scenario's start.
+    let crv2 = GOOD.replace("end = 2001-07-20T06:00:00Z", "end = 2001-07-19T11:00:00Z");
+    let s = Scenario::from_str("crv2.toml", &crv2).expect("valid");
+    let mut sim =
+        wormsim::engine::Simulation::new(&s, 1, 0, wormsim::engine::EngineChoice::General)
+            .expect("setup");
+    sim.run(&mut ());
+    let ck = sim.checkpoint().expect("a CRv2 run saves a checkpoint");
+    let later = crv1.replace(
+        "start = 2001-07-19T10:00:00Z",
+        "start = 2001-07-19T11:00:00Z",
+    );
+    let s1 = Scenario::from_str("crv1.toml", &later).expect("valid");
+    let e = s1
+        .with_checkpoint(ck)
+        .expect_err("CRv1 from a checkpoint is refused");
+    assert!(e.contains("cannot start from a checkpoint"), "{e}");
+}
