@@ -112,6 +112,26 @@ pub enum Event {
     /// One probe from `host` to `addr`: only the per-probe reference engine
     /// sends these, and only to observers with [`Observer::PROBE_EVENTS`].
     Probe { t: SimTime, host: u32, addr: u32 },
+    /// A CRv1 runner's trajectory from `t` on (sequence scanning, general
+    /// engine, observers with [`Observer::RATE_EVENTS`]): see [`RunnerMove`].
+    Runner { t: SimTime, mv: RunnerMove },
+}
+
+/// A sequence-scanning runner's trajectory from time `t0` [s]: its progress is
+/// `x0 + speed·(t − t0)` probes, and probe `k` (sent when the progress reaches
+/// `k + 1`) goes to sequence position `(offset + k) mod 2^space_bits`. A speed
+/// of 0 with `alive == false` means the runner stopped for good (its id may be
+/// reused by a later runner).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunnerMove {
+    pub id: u32,
+    pub host: u32,
+    pub offset: u64,
+    pub x0: f64,
+    pub t0: f64,
+    /// [probes/s]
+    pub speed: f64,
+    pub alive: bool,
 }
 
 impl Event {
@@ -127,7 +147,8 @@ impl Event {
             | Event::Rate { t, .. }
             | Event::Flood { t, .. }
             | Event::Deface { t, .. }
-            | Event::Probe { t, .. } => t,
+            | Event::Probe { t, .. }
+            | Event::Runner { t, .. } => t,
         }
     }
 }

@@ -348,7 +348,8 @@ impl Observer for Series {
             | Event::Rate { .. }
             | Event::Flood { .. }
             | Event::Deface { .. }
-            | Event::Probe { .. } => {}
+            | Event::Probe { .. }
+            | Event::Runner { .. } => {}
         }
     }
 }

@@ -546,6 +546,7 @@ impl General {
                     kind,
                 }));
             }
+            self.emit_runner_moves(obs);
         }
         if new == old {
             return;
@@ -596,6 +597,25 @@ impl General {
                     rate,
                 },
             );
+        }
+    }
+
+    /// Pass CRv1 runners' trajectory changes on to observers that follow rates.
+    fn emit_runner_moves<O: Observer>(&mut self, obs: &mut O) {
+        let Model::Sequence(r) = &mut self.model else {
+            return;
+        };
+        let moves = r.take_moves();
+        if O::RATE_EVENTS {
+            for mv in moves {
+                self.emit(
+                    obs,
+                    Event::Runner {
+                        t: SimTime(mv.t0),
+                        mv,
+                    },
+                );
+            }
         }
     }
 
@@ -992,8 +1012,9 @@ impl General {
         self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
         self.infected.remove(h);
         if let Model::Sequence(r) = &mut self.model {
-            r.remove_host(h);
+            r.remove_host(h, self.t.secs());
         }
+        self.emit_runner_moves(obs);
         self.ext_on_clear(h, to);
         self.refresh_weight(h, obs);
         if to == HostState::Susceptible {

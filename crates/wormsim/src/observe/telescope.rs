@@ -24,13 +24,19 @@
 //! new address (a random one in their /16) at a Poisson rate; each address is a
 //! separate source, so unique addresses over days exceed hosts.
 //!
-//! Not modelled here, and refused with [`ObserveError::Unsupported`]: CRv1's
-//! fixed scan order (its hits are deterministic), congestion, permutation
+//! **CRv1** (sequence scanning) is deterministic: the engine reports each
+//! runner's trajectory ([`Event::Runner`]), and the telescope counts the
+//! probes whose sequence positions fall in the block (sorted positions of the
+//! block's addresses, binary search per bin), exactly the literal probes.
+//!
+//! Not modelled here, and refused with [`ObserveError::Unsupported`]: DHCP
+//! churn with CRv1, congestion, permutation
 //! scanning, PRNG subsets and the throttle. Hit-list probes (aimed at listed
 //! vulnerable hosts, never at a darknet) are not reported; probes that filters
 //! drop (containment) are not seen, as the telescope sits beyond the filters.
 
-use crate::engine::{Event, Observer, View};
+use crate::engine::sequence::Sequence;
+use crate::engine::{Event, Observer, RunnerMove, View};
 use crate::population::{Population, fmt_addr, generate::block_levels};
 use crate::rng::Rng;
 use crate::scenario::{ObserveSpec, ScanStrategy, Scenario};
@@ -94,6 +100,38 @@ struct Host {
     next_churn: f64,
 }
 
+impl Telescope {
+    /// `n` probes from `addr` in bin `bin`, the first and last at these times.
+    fn record(&mut self, addr: u32, bin: usize, n: u64, first: f64, last: f64) {
+        self.probes[bin] += n;
+        match self.sources.get_mut(&addr) {
+            Some(s) => {
+                s.probes += n;
+                s.first_seen = s.first_seen.min(first);
+                s.last_seen = s.last_seen.max(last);
+                if s.last_bin != bin {
+                    s.last_bin = bin;
+                    self.unique[bin] += 1;
+                }
+            }
+            None => {
+                self.sources.insert(
+                    addr,
+                    SourceRecord {
+                        addr,
+                        first_seen: first,
+                        last_seen: last,
+                        probes: n,
+                        last_bin: bin,
+                    },
+                );
+                self.unique[bin] += 1;
+                self.new[bin] += 1;
+            }
+        }
+    }
+}
+
 /// All of a scenario's telescopes, as one observer.
 pub struct Telescopes {
     pub telescopes: Vec<Telescope>,
@@ -107,6 +145,65 @@ pub struct Telescopes {
     local: Option<(f64, f64)>,
     space_bits: u8,
     addrs: Vec<u32>,
+    /// CRv1 (sequence scanning): sightings follow the runners' walks.
+    seq: Option<SeqView>,
+}
+
+/// What a telescope needs to follow CRv1's fixed order: per telescope, the
+/// sorted sequence positions of its block's addresses, and every moving
+/// runner's current trajectory.
+struct SeqView {
+    m: u64,
+    positions: Vec<Vec<u32>>,
+    /// Each moving runner's trajectory and the time up to which its probes
+    /// are accounted for.
+    runners: HashMap<u32, (RunnerMove, f64)>,
+    /// Every runner is accounted for up to here (a bin start), so bins fill in
+    /// time order and a source's unique and new counts are right.
+    flushed_to: f64,
+}
+
+impl SeqView {
+    /// Positions `p` of block `k` with `p ∈ [0, x)`.
+    fn below(&self, k: usize, x: u64) -> u64 {
+        self.positions[k].partition_point(|&p| u64::from(p) < x) as u64
+    }
+
+    /// Block positions among the `len` consecutive positions from `start`
+    /// (wrapping, possibly several times).
+    fn count(&self, k: usize, start: u64, len: u64) -> u64 {
+        let all = self.positions[k].len() as u64;
+        let (full, rem) = (len / self.m, len % self.m);
+        let end = start + rem;
+        let part = if end <= self.m {
+            self.below(k, end) - self.below(k, start)
+        } else {
+            all - self.below(k, start) + self.below(k, end - self.m)
+        };
+        full * all + part
+    }
+
+    /// Steps from position `p` forward to the next block position (0 if `p` is one).
+    fn ahead(&self, k: usize, p: u64) -> u64 {
+        let v = &self.positions[k];
+        let i = self.below(k, p) as usize;
+        if i < v.len() {
+            u64::from(v[i]) - p
+        } else {
+            u64::from(v[0]) + self.m - p
+        }
+    }
+
+    /// Steps from position `p` back to the previous block position (0 if `p` is one).
+    fn behind(&self, k: usize, p: u64) -> u64 {
+        let v = &self.positions[k];
+        let i = self.below(k, p + 1) as usize;
+        if i > 0 {
+            p - u64::from(v[i - 1])
+        } else {
+            p + self.m - u64::from(v[v.len() - 1])
+        }
+    }
 }
 
 /// Why a scenario cannot be observed.
@@ -121,16 +218,20 @@ impl Telescopes {
     /// stream: the outbreak never sees these draws).
     ///
     /// # Errors
-    /// Sequence scanning, congestion, permutation scanning, PRNG subsets and
-    /// the throttle are not modelled.
+    /// DHCP churn with sequence scanning, congestion, permutation scanning,
+    /// PRNG subsets and the throttle are not modelled.
     pub fn new(
         s: &Scenario,
         population: &Population,
         mut rng: Rng,
     ) -> Result<Telescopes, ObserveError> {
-        if matches!(s.worm.scan, ScanStrategy::Sequence(_)) {
+        let sequence = match s.worm.scan {
+            ScanStrategy::Sequence(sq) => Some(sq),
+            _ => None,
+        };
+        if sequence.is_some() && s.observe.dhcp_fraction > 0.0 {
             return Err(ObserveError::Unsupported(
-                "CRv1's fixed scan order (sequence scanning)",
+                "DHCP churn with CRv1's fixed scan order (sequence scanning); set observe.dhcp_fraction = 0",
             ));
         }
         if s.network.congestion != crate::scenario::Congestion::None {
@@ -190,7 +291,29 @@ impl Telescopes {
                 sources: HashMap::new(),
             })
             .collect();
+        let seq = sequence.map(|sq| {
+            let order = Sequence::new(s.space_bits, sq.key);
+            let positions = o
+                .telescopes
+                .iter()
+                .map(|t| {
+                    let size = 1u64 << (s.space_bits - t.len);
+                    let mut v: Vec<u32> = (0..size)
+                        .map(|i| order.pos_of((u64::from(t.base) + i) as u32) as u32)
+                        .collect();
+                    v.sort_unstable();
+                    v
+                })
+                .collect();
+            SeqView {
+                m: order.len(),
+                positions,
+                runners: HashMap::new(),
+                flushed_to: s.start.secs(),
+            }
+        });
         Ok(Telescopes {
+            seq,
             telescopes,
             start: s.start.secs(),
             end: s.end.secs(),
@@ -316,38 +439,88 @@ impl Telescopes {
             } else {
                 first + (b - first) * u2.powf(1.0 / (n - 1) as f64)
             };
-            let t = &mut self.telescopes[k];
-            t.probes[bin] += n;
-            match t.sources.get_mut(&addr) {
-                Some(s) => {
-                    s.probes += n;
-                    s.first_seen = s.first_seen.min(first);
-                    s.last_seen = s.last_seen.max(last);
-                    if s.last_bin != bin {
-                        s.last_bin = bin;
-                        t.unique[bin] += 1;
+            self.telescopes[k].record(addr, bin, n, first, last);
+        }
+    }
+
+    /// Account for a CRv1 runner's probes along trajectory `mv` up to `until`:
+    /// probe `j` (sent when the progress reaches `j + 1`) lands in a block iff
+    /// its sequence position does, so counts and sighting times are exact and
+    /// deterministic given the trajectory.
+    fn flush_runner(&mut self, mv: RunnerMove, from: f64, until: f64) {
+        let Some(view) = self.seq.take() else {
+            return;
+        };
+        let until = until.min(self.end);
+        let mut a = from.max(mv.t0).max(self.start);
+        let addr = self.addrs[mv.host as usize];
+        while mv.speed > 0.0 && a < until {
+            let bin = self.bin_of(a);
+            let b = until.min(self.start + (bin as f64 + 1.0) * self.bin);
+            let xa = mv.x0 + mv.speed * (a - mv.t0);
+            let xb = mv.x0 + mv.speed * (b - mv.t0);
+            // Probes j sent in [a, b): j + 1 in [xa, xb) (j >= 0); the last
+            // piece also takes a probe at the end itself, as the engines do.
+            let j0 = (xa.ceil() - 1.0).max(0.0);
+            let j1 = if b >= self.end {
+                xb.floor() - 1.0
+            } else {
+                xb.ceil() - 2.0
+            };
+            if j1 >= j0 {
+                let (j0, j1) = (j0 as u64, j1 as u64);
+                let len = j1 - j0 + 1;
+                let p0 = (mv.offset + j0 % view.m) % view.m;
+                let p1 = (mv.offset + j1 % view.m) % view.m;
+                for k in 0..self.telescopes.len() {
+                    let n = view.count(k, p0, len);
+                    if n == 0 {
+                        continue;
                     }
+                    let first_j = j0 + view.ahead(k, p0);
+                    let last_j = j1 - view.behind(k, p1);
+                    let time = |j: u64| mv.t0 + (j as f64 + 1.0 - mv.x0) / mv.speed;
+                    let (first, last) = (time(first_j).max(a), time(last_j).min(b));
+                    self.telescopes[k].record(addr, bin, n, first, last);
                 }
-                None => {
-                    t.sources.insert(
-                        addr,
-                        SourceRecord {
-                            addr,
-                            first_seen: first,
-                            last_seen: last,
-                            probes: n,
-                            last_bin: bin,
-                        },
-                    );
-                    t.unique[bin] += 1;
-                    t.new[bin] += 1;
+            }
+            a = b;
+        }
+        self.seq = Some(view);
+    }
+
+    /// Account for every moving runner up to `t` (CRv1), one bin at a time
+    /// across all runners, so that a source's bins fill in time order.
+    fn catch_up(&mut self, t: f64) {
+        loop {
+            let Some(view) = &self.seq else {
+                return;
+            };
+            let from = view.flushed_to;
+            if t <= from {
+                return;
+            }
+            let edge = (self.start + (self.bin_of(from) as f64 + 1.0) * self.bin).min(t);
+            let mut moving: Vec<(RunnerMove, f64)> = view.runners.values().copied().collect();
+            moving.sort_by_key(|(mv, _)| mv.id);
+            for (mv, since) in moving {
+                self.flush_runner(mv, since, edge);
+            }
+            if let Some(view) = &mut self.seq {
+                for e in view.runners.values_mut() {
+                    e.1 = e.1.max(edge);
                 }
+                view.flushed_to = edge;
             }
         }
     }
 
     /// Account for every host up to the end. Call once, after the run.
     pub fn finish(&mut self) {
+        if self.seq.is_some() {
+            self.catch_up(self.end);
+            return;
+        }
         for h in 0..self.hosts.len() {
             self.flush(h, self.end);
         }
@@ -391,10 +564,33 @@ impl Observer for Telescopes {
     const RATE_EVENTS: bool = true;
 
     fn event(&mut self, e: &Event, _v: &View) {
-        if let Event::Rate { t, host, rate } = *e {
-            let h = host as usize;
-            self.flush(h, t.secs());
-            self.hosts[h].rate = rate;
+        match *e {
+            Event::Runner { mv, .. } => {
+                if self.seq.is_none() {
+                    return;
+                }
+                let t = mv.t0;
+                // Bins before the current one are complete for every runner.
+                let bin_start = self.start + self.bin_of(t) as f64 * self.bin;
+                self.catch_up(bin_start);
+                let Some(view) = &mut self.seq else {
+                    return;
+                };
+                let old = if mv.alive {
+                    view.runners.insert(mv.id, (mv, t))
+                } else {
+                    view.runners.remove(&mv.id)
+                };
+                if let Some((old, since)) = old {
+                    self.flush_runner(old, since, t);
+                }
+            }
+            Event::Rate { t, host, rate } if self.seq.is_none() => {
+                let h = host as usize;
+                self.flush(h, t.secs());
+                self.hosts[h].rate = rate;
+            }
+            _ => {}
         }
     }
 }

@@ -216,7 +216,10 @@ variant = "generic"
 scan_rate = 10.0
 "#;
     let cases = [
-        ("scan = \"sequence\"\n", "sequence scanning"),
+        (
+            "scan = \"sequence\"\n[observe]\ndhcp_fraction = 0.5\ndhcp_changes_per_day = 1\n",
+            "DHCP churn with CRv1",
+        ),
         ("scan = \"permutation\"\n", "permutation scanning"),
         ("prng_subsets = 4\n", "PRNG subsets"),
         ("[containment]\nthrottle_rate = 1.0\n", "the throttle"),
@@ -230,5 +233,124 @@ scan_rate = 10.0
             .err()
             .unwrap_or_else(|| panic!("{why}: observed, not refused"));
         assert!(err.to_string().contains(why), "{why}: {err}");
+    }
+}
+
+/// Every literal probe into a block, by bin and by source (reference engine).
+struct LiteralScope {
+    lo: u32,
+    hi: u32,
+    start: f64,
+    bin: f64,
+    per_bin: Vec<u64>,
+    /// Sources seen in each bin.
+    in_bin: Vec<std::collections::BTreeSet<u32>>,
+    /// host -> (first, last, probes)
+    sources: std::collections::BTreeMap<u32, (f64, f64, u64)>,
+}
+
+impl Observer for LiteralScope {
+    const PROBE_EVENTS: bool = true;
+    fn event(&mut self, e: &Event, _v: &View) {
+        if let Event::Probe { t, host, addr } = *e {
+            if addr >= self.lo && addr < self.hi {
+                let t = t.secs();
+                let b = ((t - self.start) / self.bin).floor() as usize;
+                let last = self.per_bin.len() - 1;
+                self.per_bin[b.min(last)] += 1;
+                self.in_bin[b.min(last)].insert(host);
+                let e = self.sources.entry(host).or_insert((t, t, 0));
+                e.0 = e.0.min(t);
+                e.1 = e.1.max(t);
+                e.2 += 1;
+            }
+        }
+    }
+}
+
+/// CRv1 sees a block only where its fixed sequence passes through it, at
+/// deterministic times: without defenders the telescope (general engine,
+/// runner trajectories) and the per-probe reference's literal probes agree
+/// exactly, per bin and per source, for a shared sequence, re-infection
+/// instances and per-thread offsets. (The rate is not a round number: at 20/s
+/// every host probes on multiples of 1/20 s, exactly on the bin edges, where
+/// floating-point rounding may put a probe in either adjacent bin.)
+#[test]
+fn crv1_sightings_are_exactly_the_literal_probes() {
+    for (label, worm) in [
+        ("shared sequence", "reinfection = \"ignore\""),
+        ("re-infection adds instances", "max_instances = 2"),
+        (
+            "per-thread offsets",
+            "per_thread_offset = true\nreinfection = \"ignore\"",
+        ),
+    ] {
+        let s = scenario(&format!(
+            r#"
+[scenario]
+name = "crv1-telescope"
+start = 2001-07-02T00:00:00Z
+end = 2001-07-02T01:00:00Z
+space_bits = 16
+[population]
+model = "uniform"
+hosts = 400
+[worm]
+variant = "crv1"
+scan_rate = 20.3
+threads = 4
+deface = false
+initial_infected = 1
+{worm}
+[observe]
+bin = 600
+telescope = [{{ name = "block", cidr = "0.0.16.0/22" }}]
+"#
+        ));
+        let (t, _, sim) = observe(&s, 5, 0);
+        let addrs = sim.population().addrs().to_vec();
+        let mut lit = LiteralScope {
+            lo: 16 << 8,
+            hi: 20 << 8,
+            start: s.start.secs(),
+            bin: 600.0,
+            per_bin: vec![0; 6],
+            in_bin: vec![Default::default(); 6],
+            sources: Default::default(),
+        };
+        let mut r = Simulation::new(&s, 5, 0, EngineChoice::Reference).expect("setup");
+        r.run(&mut lit);
+        let series = t.series(0);
+        let seen: Vec<u64> = series.iter().map(|r| r.probes_seen).collect();
+        assert!(
+            lit.per_bin.iter().sum::<u64>() > 1000,
+            "{label}: too few sightings for a meaningful test: {:?}",
+            lit.per_bin
+        );
+        assert_eq!(seen, lit.per_bin, "{label}: probes seen per bin");
+        let unique: Vec<u64> = series.iter().map(|r| r.unique_sources).collect();
+        let lit_unique: Vec<u64> = lit.in_bin.iter().map(|b| b.len() as u64).collect();
+        assert_eq!(unique, lit_unique, "{label}: unique sources per bin");
+        let mut lit_new = vec![0u64; 6];
+        for &(first, _, _) in lit.sources.values() {
+            lit_new[((first - s.start.secs()) / 600.0).floor() as usize] += 1;
+        }
+        let new: Vec<u64> = series.iter().map(|r| r.new_sources).collect();
+        assert_eq!(new, lit_new, "{label}: new sources per bin");
+        let sources = t.sources(0);
+        assert_eq!(sources.len(), lit.sources.len(), "{label}: sources");
+        for (&host, &(first, last, n)) in &lit.sources {
+            let rec = sources
+                .iter()
+                .find(|r| r.addr == addrs[host as usize])
+                .unwrap_or_else(|| panic!("{label}: source {host} not seen"));
+            assert_eq!(rec.probes, n, "{label}: probes of {host}");
+            assert!(
+                (rec.first_seen - first).abs() < 1e-6 && (rec.last_seen - last).abs() < 1e-6,
+                "{label}: host {host}: first {} vs {first}, last {} vs {last}",
+                rec.first_seen,
+                rec.last_seen
+            );
+        }
     }
 }

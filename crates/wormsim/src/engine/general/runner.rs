@@ -11,8 +11,8 @@
 //! hosts sorted by sequence position, and divide the distance by the speed.
 //! Runners are re-aimed when their speed changes or a new target appears.
 
-use crate::engine::RATE_UNITS_PER_PROBE;
 use crate::engine::sequence::Sequence;
+use crate::engine::{RATE_UNITS_PER_PROBE, RunnerMove};
 use crate::fenwick::Fenwick;
 use crate::population::Population;
 use crate::rng::{Rng, below_u64};
@@ -57,6 +57,8 @@ pub struct Runners {
     runners: Vec<Runner>,
     free: Vec<u32>,
     of_host: Vec<Vec<u32>>,
+    /// Trajectory changes not yet passed on to observers ([`Runners::take_moves`]).
+    moves: Vec<RunnerMove>,
 }
 
 impl Runners {
@@ -87,7 +89,26 @@ impl Runners {
             runners: Vec::new(),
             free: Vec::new(),
             of_host: vec![Vec::new(); n],
+            moves: Vec::new(),
         }
+    }
+
+    /// The trajectory changes since the last call, in order.
+    pub fn take_moves(&mut self) -> Vec<RunnerMove> {
+        std::mem::take(&mut self.moves)
+    }
+
+    fn log_move(&mut self, id: u32) {
+        let r = &self.runners[id as usize];
+        self.moves.push(RunnerMove {
+            id,
+            host: r.host,
+            offset: r.offset,
+            x0: r.x0,
+            t0: r.t0,
+            speed: if r.alive { r.speed } else { 0.0 },
+            alive: r.alive,
+        });
     }
 
     pub fn susceptible_count(&self) -> usize {
@@ -166,13 +187,17 @@ impl Runners {
         }
     }
 
-    /// `h`'s infection is over: its runners stop.
-    pub fn remove_host(&mut self, h: u32) {
+    /// `h`'s infection is over at `t`: its runners stop.
+    pub fn remove_host(&mut self, h: u32, t: f64) {
         for id in std::mem::take(&mut self.of_host[h as usize]) {
             let r = &mut self.runners[id as usize];
+            r.x0 = r.x_at(t);
+            r.t0 = t;
+            r.speed = 0.0;
             r.alive = false;
             r.version = r.version.wrapping_add(1);
             self.free.push(id);
+            self.log_move(id);
         }
     }
 
@@ -228,12 +253,21 @@ impl Runners {
             r.version = r.version.wrapping_add(1);
             return None;
         }
-        let from = r.sent.max(r.x_at(t).floor());
+        let mut from = r.sent.max(r.x_at(t).floor());
+        // A hit still pending (not fired: its index is at least `sent`) is due
+        // at or after `t`, so its probe has not gone yet even when the rounded
+        // progress says it is due right now (two runners' hits at the same
+        // instant, the first changing the second's speed): keep it.
+        if let Some(k) = r.next_k {
+            if k >= r.sent {
+                from = from.min(k);
+            }
+        }
         let next = self.aim(r, from);
         let r = &mut self.runners[id as usize];
         r.version = r.version.wrapping_add(1);
         r.next_k = next;
-        next.map(|k| r.t0 + (k + 1.0 - r.x0) / r.speed)
+        next.map(|k| (r.t0 + (k + 1.0 - r.x0) / r.speed).max(t))
     }
 
     /// The host's speed inputs changed (awake threads, phase): update its runners.
@@ -257,6 +291,7 @@ impl Runners {
             r.x0 = r.x_at(t);
             r.t0 = t;
             r.speed = speed;
+            self.log_move(id);
             if let Some(when) = self.reaim(id, t) {
                 out.push((when, id, self.runners[id as usize].version));
             }
