@@ -330,6 +330,24 @@ pub struct FitCurve {
     pub band: Option<(Vec<f64>, Vec<f64>)>,
 }
 
+impl FitCurve {
+    /// The fitted curve as a chart line.
+    fn line(&self, label: String, dash: Dash) -> Line {
+        Line {
+            label,
+            color: color::FIT,
+            dash,
+            axis: Axis::Left,
+            points: self
+                .time
+                .iter()
+                .copied()
+                .zip(self.fitted.iter().copied())
+                .collect(),
+        }
+    }
+}
+
 /// The series variables the host and rate charts need.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostCurves {
@@ -368,18 +386,8 @@ pub fn hosts(meta: &Meta, c: &HostCurves, fits: &[FitCurve]) -> Figure {
     c.cumulative_infected
         .draw(&mut fig, "ever infected", color::EVER, Dash::Dashed, false);
     for f in fits.iter().filter(|f| f.x_axis == XAxis::Utc) {
-        fig.lines.push(Line {
-            label: format!("{} fit (ever infected)", f.model.to_uppercase()),
-            color: color::FIT,
-            dash: Dash::Dashed,
-            axis: Axis::Left,
-            points: f
-                .time
-                .iter()
-                .copied()
-                .zip(f.fitted.iter().copied())
-                .collect(),
-        });
+        let label = format!("{} fit (ever infected)", f.model.to_uppercase());
+        fig.lines.push(f.line(label, Dash::Dashed));
     }
     fig
 }
@@ -568,18 +576,8 @@ pub fn fit(meta: &Meta, name: &str, f: &FitCurve) -> Figure {
             .step_by(step)
             .collect(),
     });
-    fig.lines.push(Line {
-        label: format!("{} fit", f.model.to_uppercase()),
-        color: color::FIT,
-        dash: Dash::Solid,
-        axis: Axis::Left,
-        points: f
-            .time
-            .iter()
-            .copied()
-            .zip(f.fitted.iter().copied())
-            .collect(),
-    });
+    fig.lines
+        .push(f.line(format!("{} fit", f.model.to_uppercase()), Dash::Solid));
     fig
 }
 

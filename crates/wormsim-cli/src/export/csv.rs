@@ -84,18 +84,9 @@ pub fn flood(m: &FloodMeter) -> String {
     out
 }
 
-/// A telescope series (`wormsim::observe::telescope::TELESCOPE_COLUMNS`).
+/// A telescope series: the web-log series schema (`TELESCOPE_COLUMNS`).
 pub fn telescope_series(rows: &[wormsim::observe::telescope::TelescopeRow]) -> String {
-    let mut out = wormsim::observe::telescope::TELESCOPE_COLUMNS.join(",");
-    out.push('\n');
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{}",
-            r.time, r.probes_seen, r.unique_sources, r.new_sources, r.cumulative_sources
-        );
-    }
-    out
+    super::logs::series_csv(rows)
 }
 
 /// A telescope's sources (`wormsim::observe::telescope::SOURCE_COLUMNS`).

@@ -605,17 +605,18 @@ impl General {
         let Model::Sequence(r) = &mut self.model else {
             return;
         };
-        let moves = r.take_moves();
-        if O::RATE_EVENTS {
-            for mv in moves {
-                self.emit(
-                    obs,
-                    Event::Runner {
-                        t: SimTime(mv.t0),
-                        mv,
-                    },
-                );
-            }
+        if !O::RATE_EVENTS {
+            r.clear_moves();
+            return;
+        }
+        for mv in r.take_moves() {
+            self.emit(
+                obs,
+                Event::Runner {
+                    t: SimTime(mv.t0),
+                    mv,
+                },
+            );
         }
     }
 
@@ -988,11 +989,9 @@ impl General {
         }
     }
 
-    /// End `h`'s infection: it becomes `to` (susceptible or patched).
-    fn clear<O: Observer>(&mut self, h: u32, why: Clear, to: HostState, obs: &mut O) {
+    /// `h` stops showing the defaced page, if it does.
+    fn end_deface<O: Observer>(&mut self, h: u32, obs: &mut O) {
         let i = h as usize;
-        debug_assert_eq!(self.h[i].state, HostState::Infected);
-        self.set_flooding(h, false, obs);
         if self.h[i].flags & flag::DEFACED != 0 {
             self.h[i].flags &= !flag::DEFACED;
             self.defaced -= 1;
@@ -1005,6 +1004,28 @@ impl General {
                 },
             );
         }
+    }
+
+    /// `h` is down, crashed by a probe from `by` (or by its own payload).
+    fn record_crash<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
+        self.crashed.insert(h);
+        self.counters.crashes += 1;
+        self.emit(
+            obs,
+            Event::Crash {
+                t: self.t,
+                host: h,
+                infector: by,
+            },
+        );
+    }
+
+    /// End `h`'s infection: it becomes `to` (susceptible or patched).
+    fn clear<O: Observer>(&mut self, h: u32, why: Clear, to: HostState, obs: &mut O) {
+        let i = h as usize;
+        debug_assert_eq!(self.h[i].state, HostState::Infected);
+        self.set_flooding(h, false, obs);
+        self.end_deface(h, obs);
         self.set_reinfectable(h, false);
         self.h[i].state = to;
         self.h[i].instances = 0;
@@ -1035,16 +1056,7 @@ impl General {
         if self.cfg.nt4_crash && self.h[h as usize].traits & trait_bit::NT4 != 0 {
             self.remove_susceptible(h);
             self.h[h as usize].state = HostState::Crashed;
-            self.crashed.insert(h);
-            self.counters.crashes += 1;
-            self.emit(
-                obs,
-                Event::Crash {
-                    t: self.t,
-                    host: h,
-                    infector: by,
-                },
-            );
+            self.record_crash(h, by, obs);
         } else {
             self.counters.infections += 1;
             self.infect(h, by, obs);
@@ -1416,20 +1428,7 @@ impl General {
                 self.counters.expired += 1;
                 self.clear(h, Clear::Lifetime, HostState::Susceptible, obs);
             }
-            Kind::DefaceEnd => {
-                if self.h[i].flags & flag::DEFACED != 0 {
-                    self.h[i].flags &= !flag::DEFACED;
-                    self.defaced -= 1;
-                    self.emit(
-                        obs,
-                        Event::Deface {
-                            t: self.t,
-                            host: h,
-                            on: false,
-                        },
-                    );
-                }
-            }
+            Kind::DefaceEnd => self.end_deface(h, obs),
             Kind::DropDead => {
                 self.h[i].flags |= flag::DEAD;
                 self.counters.expired += 1;

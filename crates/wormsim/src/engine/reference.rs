@@ -505,6 +505,21 @@ impl Reference {
         self.sync_flood(h, obs);
     }
 
+    /// `h` stops showing the defaced page, if it does.
+    fn end_deface<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        if self.defaced[h as usize] {
+            self.defaced[h as usize] = false;
+            obs.event(
+                &Event::Deface {
+                    t: self.t,
+                    host: h,
+                    on: false,
+                },
+                &self.view(),
+            );
+        }
+    }
+
     /// Whether `h` floods now: infected, awake for the month, in the flood phase.
     fn should_flood(&self, h: u32) -> bool {
         let i = h as usize;
@@ -586,17 +601,7 @@ impl Reference {
         }
         self.ext_on_clear(h);
         self.sync_flood(h, obs);
-        if self.defaced[i] {
-            self.defaced[i] = false;
-            obs.event(
-                &Event::Deface {
-                    t: self.t,
-                    host: h,
-                    on: false,
-                },
-                &self.view(),
-            );
-        }
+        self.end_deface(h, obs);
         if to == HostState::Susceptible {
             self.n_susceptible += 1;
             obs.event(
@@ -884,15 +889,7 @@ impl Reference {
             Due::DefaceEnd => {
                 if self.defaced[i] {
                     self.emit_interval(obs);
-                    self.defaced[i] = false;
-                    obs.event(
-                        &Event::Deface {
-                            t: self.t,
-                            host: h,
-                            on: false,
-                        },
-                        &self.view(),
-                    );
+                    self.end_deface(h, obs);
                 }
             }
         }

@@ -98,6 +98,42 @@ impl Sequence {
     }
 }
 
+/// The hosts of a population in the order a keyed permutation visits their
+/// addresses: what CRv1's runners and permutation scanners search.
+pub struct HostOrder {
+    /// Positions in the order (`2^bits`).
+    pub len: u64,
+    /// The hosts' positions, ascending.
+    pub pos_sorted: Vec<u64>,
+    /// The host at each rank.
+    pub host_at_rank: Vec<u32>,
+    /// Each host's rank.
+    pub rank_of_host: Vec<u32>,
+}
+
+impl HostOrder {
+    pub fn new(pop: &crate::population::Population, key: u64) -> HostOrder {
+        let seq = Sequence::new(pop.space_bits(), key);
+        let mut by_pos: Vec<(u64, u32)> = pop
+            .addrs()
+            .iter()
+            .enumerate()
+            .map(|(h, &a)| (seq.pos_of(a), h as u32))
+            .collect();
+        by_pos.sort_unstable();
+        let mut rank_of_host = vec![0u32; pop.len()];
+        for (r, &(_, h)) in by_pos.iter().enumerate() {
+            rank_of_host[h as usize] = r as u32;
+        }
+        HostOrder {
+            len: seq.len(),
+            pos_sorted: by_pos.iter().map(|p| p.0).collect(),
+            host_at_rank: by_pos.iter().map(|p| p.1).collect(),
+            rank_of_host,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

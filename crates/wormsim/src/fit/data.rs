@@ -230,13 +230,7 @@ impl Schema {
 /// columns were added still read.)
 const WORMSIM_COLUMNS: [&str; crate::observe::COLUMNS.len()] = crate::observe::COLUMNS;
 /// The telescope / web-log series header.
-pub const TELESCOPE_COLUMNS: [&str; 5] = [
-    "time",
-    "probes_seen",
-    "unique_sources",
-    "new_sources",
-    "cumulative_sources",
-];
+pub const TELESCOPE_COLUMNS: [&str; 5] = crate::logs::SERIES_COLUMNS;
 
 /// A time given in the same form as a series' times.
 #[derive(Clone, Copy, Debug, PartialEq)]

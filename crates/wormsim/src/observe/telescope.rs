@@ -45,26 +45,14 @@ use rand::{Rng as _, RngExt};
 use rand_distr::{Distribution, Poisson};
 use std::collections::HashMap;
 
-/// Columns of a telescope series (the same schema as `wormsim logs`).
-pub const TELESCOPE_COLUMNS: [&str; 5] = [
-    "time",
-    "probes_seen",
-    "unique_sources",
-    "new_sources",
-    "cumulative_sources",
-];
+/// Columns of a telescope series: the same schema as `wormsim logs`.
+pub const TELESCOPE_COLUMNS: [&str; 5] = crate::logs::SERIES_COLUMNS;
 /// Columns of a telescope's per-source table.
 pub const SOURCE_COLUMNS: [&str; 4] = ["source", "first_seen", "last_seen", "probes"];
 
-/// One bin of a telescope series; `time` is the bin's start.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TelescopeRow {
-    pub time: SimTime,
-    pub probes_seen: u64,
-    pub unique_sources: u64,
-    pub new_sources: u64,
-    pub cumulative_sources: u64,
-}
+/// One bin of a telescope series (`time` is the bin's start): the same row
+/// as a web-log series.
+pub type TelescopeRow = crate::logs::SeriesRow;
 
 /// One source address seen by a telescope.
 #[derive(Clone, Debug, PartialEq)]
@@ -501,8 +489,9 @@ impl Telescopes {
                 return;
             }
             let edge = (self.start + (self.bin_of(from) as f64 + 1.0) * self.bin).min(t);
-            let mut moving: Vec<(RunnerMove, f64)> = view.runners.values().copied().collect();
-            moving.sort_by_key(|(mv, _)| mv.id);
+            // The order does not matter: within a bin, counts add and first and
+            // last sightings are a min and a max.
+            let moving: Vec<(RunnerMove, f64)> = view.runners.values().copied().collect();
             for (mv, since) in moving {
                 self.flush_runner(mv, since, edge);
             }

@@ -22,7 +22,7 @@
 //! past its end it scans as a simple permutation scanner.
 
 use crate::engine::RATE_UNITS_PER_PROBE;
-use crate::engine::sequence::Sequence;
+use crate::engine::sequence::HostOrder;
 use crate::fenwick::Fenwick;
 use crate::population::Population;
 use crate::rng::{Rng, below_u64};
@@ -76,25 +76,14 @@ pub struct Permutation {
 
 impl Permutation {
     pub fn new(pop: &Population, spec: PermutationSpec, seeds: usize, rng: Rng) -> Permutation {
-        let seq = Sequence::new(pop.space_bits(), spec.key);
+        let order = HostOrder::new(pop, spec.key);
         let n = pop.len();
-        let mut by_pos: Vec<(u64, u32)> = pop
-            .addrs()
-            .iter()
-            .enumerate()
-            .map(|(h, &a)| (seq.pos_of(a), h as u32))
-            .collect();
-        by_pos.sort_unstable();
-        let mut rank_of_host = vec![0u32; n];
-        for (r, &(_, h)) in by_pos.iter().enumerate() {
-            rank_of_host[h as usize] = r as u32;
-        }
         Permutation {
-            m: seq.len(),
+            m: order.len,
             spec,
-            pos_sorted: by_pos.iter().map(|p| p.0).collect(),
-            host_at_rank: by_pos.iter().map(|p| p.1).collect(),
-            rank_of_host,
+            pos_sorted: order.pos_sorted,
+            host_at_rank: order.host_at_rank,
+            rank_of_host: order.rank_of_host,
             live: Fenwick::new(n),
             susceptible: vec![false; n],
             n_susceptible: 0,

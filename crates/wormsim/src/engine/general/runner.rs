@@ -11,7 +11,7 @@
 //! hosts sorted by sequence position, and divide the distance by the speed.
 //! Runners are re-aimed when their speed changes or a new target appears.
 
-use crate::engine::sequence::Sequence;
+use crate::engine::sequence::HostOrder;
 use crate::engine::{RATE_UNITS_PER_PROBE, RunnerMove};
 use crate::fenwick::Fenwick;
 use crate::population::Population;
@@ -63,25 +63,14 @@ pub struct Runners {
 
 impl Runners {
     pub fn new(pop: &Population, spec: SequenceSpec) -> Runners {
-        let seq = Sequence::new(pop.space_bits(), spec.key);
+        let order = HostOrder::new(pop, spec.key);
         let n = pop.len();
-        let mut by_pos: Vec<(u64, u32)> = pop
-            .addrs()
-            .iter()
-            .enumerate()
-            .map(|(h, &a)| (seq.pos_of(a), h as u32))
-            .collect();
-        by_pos.sort_unstable();
-        let mut rank_of_host = vec![0u32; n];
-        for (r, &(_, h)) in by_pos.iter().enumerate() {
-            rank_of_host[h as usize] = r as u32;
-        }
         Runners {
-            m: seq.len(),
+            m: order.len,
             per_thread_offset: spec.per_thread_offset,
-            pos_sorted: by_pos.iter().map(|p| p.0).collect(),
-            host_at_rank: by_pos.iter().map(|p| p.1).collect(),
-            rank_of_host,
+            pos_sorted: order.pos_sorted,
+            host_at_rank: order.host_at_rank,
+            rank_of_host: order.rank_of_host,
             targetable: Fenwick::new(n),
             susceptible: vec![false; n],
             reinfectable: vec![false; n],
@@ -96,6 +85,11 @@ impl Runners {
     /// The trajectory changes since the last call, in order.
     pub fn take_moves(&mut self) -> Vec<RunnerMove> {
         std::mem::take(&mut self.moves)
+    }
+
+    /// Forget the trajectory changes (no observer follows them).
+    pub fn clear_moves(&mut self) {
+        self.moves.clear();
     }
 
     fn log_move(&mut self, id: u32) {

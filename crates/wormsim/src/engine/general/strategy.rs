@@ -22,7 +22,7 @@ use super::containment::Containment;
 use super::permutation::Permutation;
 use super::{Break, General, HostState, Kind, Model, NO_HOST, Observer, Sched, flag};
 use crate::engine::extras::Extras;
-use crate::engine::{Clear, Event, rate_units};
+use crate::engine::{Clear, rate_units};
 use crate::rng::{Rng, Streams, below, stream};
 use crate::scenario::{FilterStrategy, PayloadSpec, ScanStrategy, Scenario};
 use crate::time::SimTime;
@@ -356,16 +356,7 @@ impl General {
             Due::Perm(version) => self.perm_probe(h, version, t, obs),
             Due::Crash => {
                 self.clear(h, Clear::Lifetime, HostState::Crashed, obs);
-                self.crashed.insert(h);
-                self.counters.crashes += 1;
-                self.emit(
-                    obs,
-                    Event::Crash {
-                        t: self.t,
-                        host: h,
-                        infector: h,
-                    },
-                );
+                self.record_crash(h, h, obs);
             }
             Due::Blocked => unreachable!("handled above"),
         }
