@@ -29,12 +29,13 @@ mod containment;
 mod local;
 mod permutation;
 mod runner;
+mod scanset;
 mod strategy;
 mod subset;
 
 use super::{
-    Clear, Counters, DenseSet, Event, HostRecords, HostState, NO_HOST, Observer,
-    RATE_UNITS_PER_PROBE, Setup, SetupError, View, exp1, trait_bit,
+    Clear, Counters, Event, HostRecords, HostState, NO_HOST, Observer, RATE_UNITS_PER_PROBE, Setup,
+    SetupError, View, exp1, trait_bit,
 };
 use crate::calendar::Phase;
 use crate::checkpoint::{Checkpoint, HostSnapshot};
@@ -111,10 +112,19 @@ impl Ord for Sched {
 struct Host {
     /// Per-thread scan rate [rate units].
     tu: u64,
+    /// Scanning weight now [rate units] ([`scanset`]).
+    w: u64,
     /// Scanning threads awake, over all instances.
     awake: u32,
     /// Infection epoch: scheduled events of an earlier infection are stale.
     epoch: u32,
+    /// Position in its weight group of the scanning set, if `w > 0`.
+    spos: u32,
+    /// Position in the set of its state ([`General::susceptible`] under
+    /// uniform scanning, [`General::infected`], [`General::crashed`]).
+    ipos: u32,
+    /// Position in [`General::reinfectable`], [`NO_HOST`] if not in it.
+    rpos: u32,
     /// Scanning threads per instance.
     threads: u16,
     state: HostState,
@@ -123,6 +133,17 @@ struct Host {
     instances: u8,
     /// Trait bits of the setup ([`trait_bit`]).
     traits: u8,
+}
+
+/// Per-host infection record.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    /// First infection time [s], NaN if never.
+    first_at: f64,
+    /// Start of the current (or last) infection [s], NaN if never.
+    infected_at: f64,
+    /// First infector, [`NO_HOST`] for a seed or never.
+    first_by: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -159,8 +180,61 @@ impl Channel {
     }
 }
 
+/// A set of hosts with O(1) insert, remove and uniform choice, whose
+/// positions live in the host records (one cache miss less per update than a
+/// separate position array).
+#[derive(Clone, Debug, Default)]
+struct Members {
+    items: Vec<u32>,
+}
+
+impl Members {
+    #[inline]
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    fn items(&self) -> &[u32] {
+        &self.items
+    }
+    /// Add `h`; returns its position.
+    #[inline]
+    fn push(&mut self, h: u32) -> u32 {
+        self.items.push(h);
+        (self.items.len() - 1) as u32
+    }
+    /// Remove the host at `pos`; returns the host moved into `pos`, if any.
+    #[inline]
+    fn swap_remove(&mut self, pos: u32) -> Option<u32> {
+        let last = self.items.pop().expect("remove from a non-empty set");
+        let pos = pos as usize;
+        if pos < self.items.len() {
+            self.items[pos] = last;
+            Some(last)
+        } else {
+            None
+        }
+    }
+    #[inline]
+    fn choose(&self, rng: &mut Rng) -> u32 {
+        self.items[crate::rng::below(rng, self.items.len() as u32) as usize]
+    }
+}
+
+/// Which [`Members`] set, and so which position field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SetId {
+    Susceptible,
+    Infected,
+    Crashed,
+    Reinfectable,
+}
+
 enum Model {
-    Uniform { susceptible: DenseSet },
+    Uniform,
     Local(Box<local::Local>),
     Sequence(Box<runner::Runners>),
     Subset(Box<subset::Subset>),
@@ -193,21 +267,23 @@ pub struct General {
     /// Hot per-host state, one record per host (fewer cache misses than
     /// one array per attribute).
     h: Vec<Host>,
-    first_at: Vec<f64>,
-    first_by: Vec<u32>,
+    /// Infection times and infectors, written at infection (one record, one
+    /// cache miss).
+    records: Vec<Record>,
     order: Vec<u32>,
-    infected_at: Vec<f64>,
-    weights: Fenwick<u64>,
-    /// Hosts with a nonzero weight.
-    scanning: DenseSet,
-    /// Distinct nonzero weights and how many hosts have each.
-    weight_classes: std::collections::BTreeMap<u64, u32>,
-    infected: DenseSet,
+    /// The scanning hosts by weight, for drawing infectors.
+    scan: scanset::ScanSet,
+    /// Weights in address order, for local preference's per-prefix draws
+    /// (kept only for that scan model).
+    tree: Option<Fenwick<u64>>,
+    /// Susceptible hosts (uniform scanning only; the other models keep their own).
+    susceptible: Members,
+    infected: Members,
     /// Infected hosts that another probe would give one more instance.
-    reinfectable: DenseSet,
+    reinfectable: Members,
     /// Sum of the weights of reinfectable hosts (to leave self-probes out).
     reinfectable_weight: u64,
-    crashed: DenseSet,
+    crashed: Members,
     model: Model,
     /// Patch installs: (install time, host, download time), sorted.
     patch_queue: Vec<(f64, u32, f64)>,
@@ -298,9 +374,7 @@ impl General {
                     streams.stream(stream::PERMUTATION),
                 )))
             }
-            ScanStrategy::Uniform => Model::Uniform {
-                susceptible: DenseSet::new(n),
-            },
+            ScanStrategy::Uniform => Model::Uniform,
             ScanStrategy::LocalPreference(lp) => {
                 Model::Local(Box::new(local::Local::new(&setup.population, lp)))
             }
@@ -375,8 +449,12 @@ impl General {
             h: (0..n)
                 .map(|i| Host {
                     tu: setup.thread_units[i],
+                    w: 0,
                     awake: 0,
                     epoch: 0,
+                    spos: 0,
+                    ipos: NO_HOST,
+                    rpos: NO_HOST,
                     threads: setup.threads[i],
                     state: HostState::Susceptible,
                     flags: 0,
@@ -384,17 +462,22 @@ impl General {
                     traits: setup.flags[i],
                 })
                 .collect(),
-            first_at: vec![f64::NAN; n],
-            first_by: vec![NO_HOST; n],
+            records: vec![
+                Record {
+                    first_at: f64::NAN,
+                    infected_at: f64::NAN,
+                    first_by: NO_HOST,
+                };
+                n
+            ],
             order: Vec::new(),
-            infected_at: vec![f64::NAN; n],
-            weights: Fenwick::new(n),
-            scanning: DenseSet::new(n),
-            weight_classes: std::collections::BTreeMap::new(),
-            infected: DenseSet::new(n),
-            reinfectable: DenseSet::new(n),
+            scan: scanset::ScanSet::new(),
+            tree: matches!(model, Model::Local(_)).then(|| Fenwick::new(n)),
+            susceptible: Members::default(),
+            infected: Members::default(),
+            reinfectable: Members::default(),
             reinfectable_weight: 0,
-            crashed: DenseSet::new(n),
+            crashed: Members::default(),
             model,
             patch_queue,
             next_patch: 0,
@@ -525,7 +608,7 @@ impl General {
     /// Bring `h`'s scanning weight up to date, telling the scan model and observers.
     fn refresh_weight<O: Observer>(&mut self, h: u32, obs: &mut O) {
         let new = self.target_weight(h);
-        let old = self.weights.get(h as usize);
+        let old = self.h[h as usize].w;
         // CRv1's runners share the host's (possibly capped) rate by awake
         // threads: their speeds change with the host's instances and threads
         // even when its total weight does not.
@@ -551,29 +634,11 @@ impl General {
         if new == old {
             return;
         }
-        self.weights.set(h as usize, new);
-        // Keep the set of scanning hosts and the distinct weights among them,
-        // so that when all weights are equal an infector is a uniform draw.
-        if old > 0 {
-            let c = self
-                .weight_classes
-                .get_mut(&old)
-                .expect("weight class present");
-            *c -= 1;
-            if *c == 0 {
-                self.weight_classes.remove(&old);
-            }
-            if new == 0 {
-                self.scanning.remove(h);
-            }
+        self.scan.set(&mut self.h, h, new);
+        if let Some(tree) = &mut self.tree {
+            tree.set(h as usize, new);
         }
-        if new > 0 {
-            *self.weight_classes.entry(new).or_insert(0) += 1;
-            if old == 0 {
-                self.scanning.insert(h);
-            }
-        }
-        if self.reinfectable.contains(h) {
+        if self.h[h as usize].rpos != NO_HOST {
             self.reinfectable_weight = self.reinfectable_weight - old + new;
         }
         match &mut self.model {
@@ -585,7 +650,7 @@ impl General {
                     self.schedule(when, h, Kind::Ext(strategy::Due::Perm(v)));
                 }
             }
-            Model::Uniform { .. } => {}
+            Model::Uniform => {}
         }
         if O::RATE_EVENTS {
             let rate = new as f64 / RATE_UNITS_PER_PROBE;
@@ -628,14 +693,14 @@ impl General {
                 .max(0.0)
                 .powf(eta),
             Congestion::Capacity { probes_per_s } => {
-                1.0 / (1.0 + self.weights.total() as f64 / RATE_UNITS_PER_PROBE / probes_per_s)
+                1.0 / (1.0 + self.scan.total() as f64 / RATE_UNITS_PER_PROBE / probes_per_s)
             }
         }
     }
 
     fn susceptible_count(&self) -> usize {
         match &self.model {
-            Model::Uniform { susceptible } => susceptible.len(),
+            Model::Uniform => self.susceptible.len(),
             Model::Local(l) => l.susceptible_count() as usize,
             Model::Sequence(r) => r.susceptible_count(),
             Model::Subset(m) => m.susceptible_count(),
@@ -645,15 +710,15 @@ impl General {
 
     /// Propensities of the infection and re-infection channels [1/s].
     fn probe_channels(&self, f: f64) -> (f64, f64) {
-        let w = self.weights.total() as f64;
+        let w = self.scan.total() as f64;
         let a_inf = match &self.model {
-            Model::Uniform { susceptible } => f * w * susceptible.len() as f64 / self.cfg.omega,
+            Model::Uniform => f * w * self.susceptible.len() as f64 / self.cfg.omega,
             Model::Local(l) => f * l.infection_rate_units(w),
             Model::Subset(m) => f * m.infection_rate_units(),
             Model::Sequence(_) | Model::Permutation(_) => 0.0,
         } / RATE_UNITS_PER_PROBE;
         let a_re = match &self.model {
-            Model::Uniform { .. } if !self.reinfectable.is_empty() => {
+            Model::Uniform if !self.reinfectable.is_empty() => {
                 let pairs = w * self.reinfectable.len() as f64 - self.reinfectable_weight as f64;
                 f * pairs.max(0.0) / self.cfg.omega / RATE_UNITS_PER_PROBE
             }
@@ -674,7 +739,7 @@ impl General {
             backdoored: self.backdoored,
             defaced: self.defaced,
             flooding: self.flooding,
-            probe_rate: f * self.weights.total() as f64 / RATE_UNITS_PER_PROBE,
+            probe_rate: f * self.scan.total() as f64 / RATE_UNITS_PER_PROBE,
             hit_rate: a_inf + a_re,
         }
     }
@@ -689,12 +754,49 @@ impl General {
         }
     }
 
+    // ----- host sets ----------------------------------------------------
+
+    fn members(&mut self, set: SetId) -> &mut Members {
+        match set {
+            SetId::Susceptible => &mut self.susceptible,
+            SetId::Infected => &mut self.infected,
+            SetId::Crashed => &mut self.crashed,
+            SetId::Reinfectable => &mut self.reinfectable,
+        }
+    }
+
+    #[inline]
+    fn pos_mut(&mut self, set: SetId, h: u32) -> &mut u32 {
+        let r = &mut self.h[h as usize];
+        if set == SetId::Reinfectable {
+            &mut r.rpos
+        } else {
+            &mut r.ipos
+        }
+    }
+
+    /// Add `h` to `set` (a host is in at most one of the state sets).
+    fn join(&mut self, set: SetId, h: u32) {
+        debug_assert_eq!(*self.pos_mut(set, h), NO_HOST);
+        let p = self.members(set).push(h);
+        *self.pos_mut(set, h) = p;
+    }
+
+    /// Remove `h` from `set`.
+    fn leave(&mut self, set: SetId, h: u32) {
+        let p = std::mem::replace(self.pos_mut(set, h), NO_HOST);
+        debug_assert_ne!(p, NO_HOST);
+        if let Some(moved) = self.members(set).swap_remove(p) {
+            *self.pos_mut(set, moved) = p;
+        }
+    }
+
     // ----- susceptibility bookkeeping ------------------------------------
 
     fn add_susceptible(&mut self, h: u32) {
         let became_target = match &mut self.model {
-            Model::Uniform { susceptible } => {
-                susceptible.insert(h);
+            Model::Uniform => {
+                self.join(SetId::Susceptible, h);
                 false
             }
             Model::Local(l) => {
@@ -720,7 +822,7 @@ impl General {
 
     fn remove_susceptible(&mut self, h: u32) {
         match &mut self.model {
-            Model::Uniform { susceptible } => susceptible.remove(h),
+            Model::Uniform => self.leave(SetId::Susceptible, h),
             Model::Local(l) => l.remove_susceptible(h),
             Model::Sequence(r) => {
                 r.set_susceptible(h, false);
@@ -734,16 +836,16 @@ impl General {
     }
 
     fn set_reinfectable(&mut self, h: u32, on: bool) {
-        let is = self.reinfectable.contains(h);
+        let is = self.h[h as usize].rpos != NO_HOST;
         if on == is {
             return;
         }
-        let w = self.weights.get(h as usize);
+        let w = self.h[h as usize].w;
         if on {
-            self.reinfectable.insert(h);
+            self.join(SetId::Reinfectable, h);
             self.reinfectable_weight += w;
         } else {
-            self.reinfectable.remove(h);
+            self.leave(SetId::Reinfectable, h);
             self.reinfectable_weight -= w;
         }
         let became_target = match &mut self.model {
@@ -880,20 +982,20 @@ impl General {
         let t = self.t.secs();
         self.h[i].state = HostState::Infected;
         self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
-        self.infected.insert(h);
         // Mark it reinfectable before it stops being susceptible, so it stays a
         // target for CRv1's runners throughout (no needless re-aiming).
         if self.cfg.max_instances > 1 {
             self.set_reinfectable(h, true);
         }
         self.remove_susceptible(h);
-        self.infected_at[i] = t;
+        self.join(SetId::Infected, h);
+        self.records[i].infected_at = t;
         self.h[i].instances = 1;
         let first = self.h[i].flags & flag::EVER == 0;
         if first {
             self.h[i].flags |= flag::EVER;
-            self.first_at[i] = t;
-            self.first_by[i] = by;
+            self.records[i].first_at = t;
+            self.records[i].first_by = by;
             self.order.push(h);
             self.ever += 1;
         } else {
@@ -1008,7 +1110,7 @@ impl General {
 
     /// `h` is down, crashed by a probe from `by` (or by its own payload).
     fn record_crash<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
-        self.crashed.insert(h);
+        self.join(SetId::Crashed, h);
         self.counters.crashes += 1;
         self.emit(
             obs,
@@ -1031,7 +1133,7 @@ impl General {
         self.h[i].instances = 0;
         self.h[i].awake = 0;
         self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
-        self.infected.remove(h);
+        self.leave(SetId::Infected, h);
         if let Model::Sequence(r) = &mut self.model {
             r.remove_host(h, self.t.secs());
         }
@@ -1077,7 +1179,7 @@ impl General {
                 true
             }
             HostState::Crashed => {
-                self.crashed.remove(h);
+                self.leave(SetId::Crashed, h);
                 self.h[i].state = HostState::Patched;
                 false
             }
@@ -1130,8 +1232,8 @@ impl General {
             }
             if !hs.first_infected_at.is_nan() {
                 self.h[i].flags |= flag::EVER;
-                self.first_at[i] = hs.first_infected_at;
-                self.first_by[i] = hs.first_infector;
+                self.records[i].first_at = hs.first_infected_at;
+                self.records[i].first_by = hs.first_infector;
                 self.ever += 1;
             }
             if hs.asleep {
@@ -1141,7 +1243,8 @@ impl General {
                 self.h[i].flags |= flag::DEAD;
             }
         }
-        self.order = ck.infection_order(&self.first_at);
+        let first_at: Vec<f64> = self.records.iter().map(|r| r.first_at).collect();
+        self.order = ck.infection_order(&first_at);
         for (i, hs) in ck.hosts.iter().enumerate() {
             let h = i as u32;
             match hs.state {
@@ -1154,14 +1257,14 @@ impl General {
                 HostState::Crashed => {
                     self.remove_susceptible(h);
                     self.h[i].state = HostState::Crashed;
-                    self.crashed.insert(h);
+                    self.join(SetId::Crashed, h);
                 }
                 HostState::Infected => {
                     self.remove_susceptible(h);
                     self.h[i].state = HostState::Infected;
                     self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
-                    self.infected.insert(h);
-                    self.infected_at[i] = hs.infected_at;
+                    self.join(SetId::Infected, h);
+                    self.records[i].infected_at = hs.infected_at;
                     self.h[i].instances = hs.instances.max(1);
                     let total = self.h[i].threads as u32 * self.h[i].instances as u32;
                     self.h[i].awake = hs.awake.min(total);
@@ -1207,16 +1310,9 @@ impl General {
 
     // ----- the event loop ---------------------------------------------------
 
-    /// An infector in proportion to scanning weight: a uniform scanning host
-    /// when all weights are equal (the common case), else a Fenwick search.
-    /// Which path is used depends only on the state, not on random numbers, and
-    /// both give the same distribution.
+    /// An infector in proportion to scanning weight ([`scanset`]).
     fn choose_infector(&mut self) -> u32 {
-        if self.weight_classes.len() == 1 {
-            return self.scanning.choose(&mut self.inf.rng);
-        }
-        let u = below_u64(&mut self.inf.rng, self.weights.total());
-        self.weights.find(u) as u32
+        self.scan.choose(&self.h, &mut self.inf.rng)
     }
 
     pub fn step<O: Observer>(&mut self, stop: SimTime, obs: &mut O) -> bool {
@@ -1287,7 +1383,7 @@ impl General {
                 _ => {
                     self.rec.fired();
                     let h = self.crashed.choose(&mut self.rec.rng);
-                    self.crashed.remove(h);
+                    self.leave(SetId::Crashed, h);
                     self.h[h as usize].state = HostState::Susceptible;
                     self.add_susceptible(h);
                     self.emit(obs, Event::Recover { t: self.t, host: h });
@@ -1359,11 +1455,14 @@ impl General {
 
     fn fire_infection<O: Observer>(&mut self, obs: &mut O) {
         let (target, by) = match &self.model {
-            Model::Uniform { susceptible } => {
-                let (_, target) = susceptible.choose_at(&mut self.inf.rng);
-                (target, NO_HOST)
-            }
-            Model::Local(l) => l.choose(&self.weights, self.weights.total(), &mut self.inf.rng),
+            Model::Uniform => (self.susceptible.choose(&mut self.inf.rng), NO_HOST),
+            Model::Local(l) => l.choose(
+                self.tree
+                    .as_ref()
+                    .expect("local preference keeps the weight tree"),
+                self.scan.total(),
+                &mut self.inf.rng,
+            ),
             Model::Subset(m) => m.choose(&mut self.inf.rng),
             Model::Sequence(_) | Model::Permutation(_) => {
                 unreachable!("runner scanning has no infection channel")
@@ -1381,10 +1480,10 @@ impl General {
         // The rate counts pairs (infector h, target v) with h != v, so target v
         // has probability ∝ W − w_v: draw v uniformly among reinfectable hosts
         // and keep it with probability (W − w_v)/W (rejection).
-        let w = self.weights.total();
+        let w = self.scan.total();
         loop {
             let v = self.reinfectable.choose(&mut self.re.rng);
-            let wv = self.weights.get(v as usize);
+            let wv = self.h[v as usize].w;
             if wv == 0 || below_u64(&mut self.re.rng, w) >= wv {
                 self.add_instance(v, obs);
                 return;
@@ -1465,8 +1564,8 @@ impl General {
 
     pub fn hosts(&self) -> HostRecords {
         HostRecords {
-            first_infected_at: self.first_at.clone(),
-            first_infector: self.first_by.clone(),
+            first_infected_at: self.records.iter().map(|r| r.first_at).collect(),
+            first_infector: self.records.iter().map(|r| r.first_by).collect(),
             state: self.h.iter().map(|x| x.state).collect(),
             infection_order: self.order.clone(),
         }
@@ -1517,9 +1616,9 @@ impl General {
                     defaced: self.h[i].flags & flag::DEFACED != 0,
                     asleep: self.h[i].flags & flag::ASLEEP != 0,
                     dead: self.h[i].flags & flag::DEAD != 0,
-                    first_infected_at: self.first_at[i],
-                    first_infector: self.first_by[i],
-                    infected_at: self.infected_at[i],
+                    first_infected_at: self.records[i].first_at,
+                    first_infector: self.records[i].first_by,
+                    infected_at: self.records[i].infected_at,
                     patch_at: if self.h[i].state == HostState::Patched {
                         f64::NAN
                     } else {

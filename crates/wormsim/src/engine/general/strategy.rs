@@ -256,7 +256,7 @@ impl General {
     fn start_normal_scan(&mut self, h: u32, t: f64) {
         if self.ext.throttle_rate.is_none()
             || !self.ext.is_throttled(h)
-            || !matches!(self.model, Model::Uniform { .. })
+            || !matches!(self.model, Model::Uniform)
         {
             return;
         }
