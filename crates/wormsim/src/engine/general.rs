@@ -39,7 +39,6 @@ use super::{
 };
 use crate::calendar::Phase;
 use crate::checkpoint::{Checkpoint, HostSnapshot};
-use crate::fenwick::Fenwick;
 use crate::rng::{Rng, Streams, below_u64, stream};
 use crate::scenario::{Congestion, PatchLag, Reinfection, ScanStrategy, Scenario, Wake};
 use crate::time::{DAY, SimTime};
@@ -273,9 +272,6 @@ pub struct General {
     order: Vec<u32>,
     /// The scanning hosts by weight, for drawing infectors.
     scan: scanset::ScanSet,
-    /// Weights in address order, for local preference's per-prefix draws
-    /// (kept only for that scan model).
-    tree: Option<Fenwick<u64>>,
     /// Susceptible hosts (uniform scanning only; the other models keep their own).
     susceptible: Members,
     infected: Members,
@@ -472,7 +468,6 @@ impl General {
             ],
             order: Vec::new(),
             scan: scanset::ScanSet::new(),
-            tree: matches!(model, Model::Local(_)).then(|| Fenwick::new(n)),
             susceptible: Members::default(),
             infected: Members::default(),
             reinfectable: Members::default(),
@@ -635,9 +630,6 @@ impl General {
             return;
         }
         self.scan.set(&mut self.h, h, new);
-        if let Some(tree) = &mut self.tree {
-            tree.set(h as usize, new);
-        }
         if self.h[h as usize].rpos != NO_HOST {
             self.reinfectable_weight = self.reinfectable_weight - old + new;
         }
@@ -1456,13 +1448,15 @@ impl General {
     fn fire_infection<O: Observer>(&mut self, obs: &mut O) {
         let (target, by) = match &self.model {
             Model::Uniform => (self.susceptible.choose(&mut self.inf.rng), NO_HOST),
-            Model::Local(l) => l.choose(
-                self.tree
-                    .as_ref()
-                    .expect("local preference keeps the weight tree"),
-                self.scan.total(),
-                &mut self.inf.rng,
-            ),
+            Model::Local(l) => {
+                let (hosts, scan) = (&self.h, &self.scan);
+                l.choose(
+                    scan.bound(),
+                    |rng| scan.choose(hosts, rng),
+                    scan.total(),
+                    &mut self.inf.rng,
+                )
+            }
             Model::Subset(m) => m.choose(&mut self.inf.rng),
             Model::Sequence(_) | Model::Permutation(_) => {
                 unreachable!("runner scanning has no infection channel")

@@ -18,8 +18,14 @@
 //! Fenwick trees over the occupied prefixes (exact 128-bit integers), so choosing
 //! the channel, then the prefix, costs O(log prefixes). Because hosts are sorted
 //! by address, the hosts (and /16 blocks) of a prefix are contiguous ranges, so a
-//! uniform susceptible host of a prefix, and an infector in proportion to rate,
-//! come from range searches in the same trees.
+//! uniform susceptible host of a prefix comes from a range search in the
+//! same trees.
+//!
+//! An infector in proportion to rate: within /16 block `B`, a uniform member of
+//! its spreading hosts kept with probability `w / bound` (rejection, `bound` ≥
+//! every weight); within /8 `A`, first a block in proportion to `R_B` (a Fenwick
+//! tree over blocks), then as within a block. Both are exact, and touch a few
+//! small per-block arrays instead of a Fenwick tree over all hosts.
 //!
 //! In a smaller experimental space of `b` bits the two levels are `/(b/4)` and
 //! `/(b/2)` and nothing is reserved (only the host's own address is redrawn).
@@ -49,7 +55,16 @@ pub struct Local {
     spos: Vec<u32>,
     s16: Fenwick<u64>,
     s8: Vec<u64>,
-    rb: Vec<u64>,
+    /// Hosts grouped by block; the first `k16[b]` of each block are spreading
+    /// (nonzero weight).
+    korder: Vec<u32>,
+    /// The weight of the host at each position of `korder` [rate units]
+    /// (beside it, so a draw need not read the host's record).
+    kw: Vec<u64>,
+    kpos: Vec<u32>,
+    k16: Vec<u32>,
+    /// Summed weight of each block's spreading hosts [rate units].
+    rb: Fenwick<u64>,
     ra: Vec<u64>,
     p16: Fenwick<u128>,
     p8: Fenwick<u128>,
@@ -110,7 +125,11 @@ impl Local {
             spos: (0..n as u32).collect(),
             s16: Fenwick::new(nb),
             s8: vec![0; na],
-            rb: vec![0; nb],
+            korder: (0..n as u32).collect(),
+            kw: vec![0; n],
+            kpos: (0..n as u32).collect(),
+            k16: vec![0; nb],
+            rb: Fenwick::new(nb),
             ra: vec![0; na],
             p16: Fenwick::new(nb),
             p8: Fenwick::new(na),
@@ -124,7 +143,7 @@ impl Local {
     fn update_products(&mut self, b: usize) {
         let a = self.block_a[b] as usize;
         self.p16
-            .set(b, self.rb[b] as u128 * self.s16.get(b) as u128);
+            .set(b, self.rb.get(b) as u128 * self.s16.get(b) as u128);
         self.p8.set(a, self.ra[a] as u128 * self.s8[a] as u128);
     }
 
@@ -151,18 +170,31 @@ impl Local {
     }
 
     fn swap_into(&mut self, h: u32, slot: usize) {
-        let at = self.spos[h as usize] as usize;
-        let other = self.sorder[slot];
-        self.sorder.swap(at, slot);
-        self.spos[other as usize] = at as u32;
-        self.spos[h as usize] = slot as u32;
+        swap_to(&mut self.sorder, &mut self.spos, h, slot);
+    }
+
+    /// Move `h` to `slot` of the spreading order, its weight with it.
+    fn swap_spreading(&mut self, h: u32, slot: usize) {
+        let at = self.kpos[h as usize] as usize;
+        swap_to(&mut self.korder, &mut self.kpos, h, slot);
+        self.kw.swap(at, slot);
     }
 
     /// Host `h`'s scanning weight went from `old` to `new` [rate units].
     pub fn weight_changed(&mut self, h: u32, old: u64, new: u64) {
         let b = self.host_b[h as usize] as usize;
         let a = self.block_a[b] as usize;
-        self.rb[b] = self.rb[b] - old + new;
+        if old == 0 && new > 0 {
+            let slot = self.b_start[b] as usize + self.k16[b] as usize;
+            self.swap_spreading(h, slot);
+            self.k16[b] += 1;
+        } else if old > 0 && new == 0 {
+            self.k16[b] -= 1;
+            let slot = self.b_start[b] as usize + self.k16[b] as usize;
+            self.swap_spreading(h, slot);
+        }
+        self.kw[self.kpos[h as usize] as usize] = new;
+        self.rb.set(b, self.rb.get(b) - old + new);
         self.ra[a] = self.ra[a] - old + new;
         self.update_products(b);
     }
@@ -183,14 +215,41 @@ impl Local {
         self.sorder[self.b_start[b] as usize + k]
     }
 
-    /// An infector in proportion to its weight among hosts `h0..`, whose weights sum to `r`.
-    fn infector_in(weights: &Fenwick<u64>, h0: usize, r: u64, rng: &mut Rng) -> u32 {
-        let u = below_u64(rng, r);
-        weights.find(weights.prefix(h0) + u) as u32
+    /// An infector of block `b` in proportion to its weight, by rejection
+    /// (`bound` at least every weight).
+    fn infector_in_block(&self, b: usize, bound: u64, rng: &mut Rng) -> u32 {
+        let k = self.k16[b];
+        debug_assert!(k > 0);
+        let first = self.b_start[b] as usize;
+        loop {
+            let i = first + below(rng, k) as usize;
+            let w = self.kw[i];
+            debug_assert!(w <= bound);
+            if w >= bound || below_u64(rng, bound) < w {
+                return self.korder[i];
+            }
+        }
     }
 
-    /// Choose the next infection: (target, infector).
-    pub fn choose(&self, weights: &Fenwick<u64>, w: u64, rng: &mut Rng) -> (u32, u32) {
+    /// An infector of top-level block (/8) `a` in proportion to its weight: a
+    /// /16 block in proportion to its summed weight, then a host within it.
+    fn infector_in_top(&self, a: usize, bound: u64, rng: &mut Rng) -> u32 {
+        let b0 = self.a_first_b[a] as usize;
+        let u = below_u64(rng, self.ra[a]);
+        let b = self.rb.find(self.rb.prefix(b0) + u);
+        self.infector_in_block(b, bound, rng)
+    }
+
+    /// Choose the next infection: (target, infector). `bound` is at least
+    /// every weight [rate units]; `uniform()` draws an infector in proportion
+    /// to weight over all hosts.
+    pub fn choose(
+        &self,
+        bound: u64,
+        uniform: impl FnOnce(&mut Rng) -> u32,
+        w: u64,
+        rng: &mut Rng,
+    ) -> (u32, u32) {
         let a8 = self.c8 * self.p8.total() as f64;
         let a16 = self.c16 * self.p16.total() as f64;
         let au = self.cu * w as f64 * self.s16.total() as f64;
@@ -199,18 +258,89 @@ impl Local {
             let a = self.p8.find(below_u128(rng, self.p8.total()));
             let (b0, b1) = (self.a_first_b[a] as usize, self.a_first_b[a + 1] as usize);
             let target = self.susceptible_in(b0, self.s8[a], rng);
-            let by = Self::infector_in(weights, self.b_start[b0] as usize, self.ra[a], rng);
             debug_assert!(b1 > b0);
+            let by = self.infector_in_top(a, bound, rng);
             (target, by)
         } else if u < a8 + a16 && self.p16.total() > 0 {
             let b = self.p16.find(below_u128(rng, self.p16.total()));
             let target = self.susceptible_in(b, self.s16.get(b), rng);
-            let by = Self::infector_in(weights, self.b_start[b] as usize, self.rb[b], rng);
+            let by = self.infector_in_block(b, bound, rng);
             (target, by)
         } else {
             let target = self.susceptible_in(0, self.s16.total(), rng);
-            let by = Self::infector_in(weights, 0, w, rng);
+            let by = uniform(rng);
             (target, by)
         }
+    }
+}
+
+/// Move `h` to `slot` of `order`, swapping with the host there.
+fn swap_to(order: &mut [u32], pos: &mut [u32], h: u32, slot: usize) {
+    let at = pos[h as usize] as usize;
+    let other = order[slot];
+    order.swap(at, slot);
+    pos[other as usize] = at as u32;
+    pos[h as usize] = slot as u32;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Streams;
+
+    /// Infectors drawn within a /16 and within a /8 are proportional to weight
+    /// (chi-square), after weights were raised, lowered and zeroed.
+    #[test]
+    fn infectors_within_a_prefix_follow_weight() {
+        // 16-bit space: "/8" = top 4 bits, "/16" = top 8 bits. Hosts 0..4 share
+        // a /16; hosts 4..6 are another /16 of the same /8.
+        let addrs = vec![0x1010, 0x1011, 0x1012, 0x1013, 0x1120, 0x1121, 0x2000];
+        let pop = Population::from_addrs(16, addrs).expect("valid");
+        let mut l = Local::new(
+            &pop,
+            LocalPreferenceSpec {
+                same_slash8: 0.5,
+                same_slash16: 0.375,
+            },
+        );
+        let weights: [u64; 7] = [3, 0, 8, 5, 6, 1, 4];
+        for (h, &w) in weights.iter().enumerate() {
+            l.weight_changed(h as u32, 0, w + 1);
+        }
+        for (h, &w) in weights.iter().enumerate() {
+            l.weight_changed(h as u32, w + 1, w);
+        }
+        let bound = 8;
+        let mut rng = Streams::new(3, 0).stream("local-test");
+        let n = 200_000;
+        let chi2 = |counts: &[u64], hosts: &[usize]| -> f64 {
+            let total: u64 = hosts.iter().map(|&h| weights[h]).sum();
+            let drawn: u64 = counts.iter().sum();
+            hosts
+                .iter()
+                .filter(|&&h| weights[h] > 0)
+                .map(|&h| {
+                    let e = drawn as f64 * weights[h] as f64 / total as f64;
+                    (counts[h] as f64 - e).powi(2) / e
+                })
+                .sum()
+        };
+        // Within the first /16 (block 0): hosts 0, 2, 3 (host 1 has weight 0).
+        let mut c = [0u64; 7];
+        for _ in 0..n {
+            c[l.infector_in_block(0, bound, &mut rng) as usize] += 1;
+        }
+        assert_eq!(c[1] + c[4] + c[5] + c[6], 0, "{c:?}");
+        // 2 degrees of freedom: P(chi2 > 18.4) ≈ 1e-4.
+        assert!(chi2(&c, &[0, 1, 2, 3]) < 18.4, "{c:?}");
+        // Within the first /8: a block by summed weight, then a host.
+        let mut c = [0u64; 7];
+        let a = l.block_a[0] as usize;
+        for _ in 0..n {
+            c[l.infector_in_top(a, bound, &mut rng) as usize] += 1;
+        }
+        assert_eq!(c[1] + c[6], 0, "{c:?}");
+        // 4 degrees of freedom: P(chi2 > 23.5) ≈ 1e-4.
+        assert!(chi2(&c, &[0, 1, 2, 3, 4, 5]) < 23.5, "{c:?}");
     }
 }

@@ -54,6 +54,15 @@ impl ScanSet {
         self.total
     }
 
+    /// An upper bound on every weight in the set (0 if empty).
+    pub fn bound(&self) -> u64 {
+        if self.live == 0 {
+            0
+        } else {
+            self.groups[63 - self.live.leading_zeros() as usize].bound
+        }
+    }
+
     /// Hosts with a nonzero weight.
     #[cfg(test)]
     pub fn len(&self) -> usize {
