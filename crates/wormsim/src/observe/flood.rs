@@ -48,6 +48,9 @@ pub const FLOOD_COLUMNS: [&str; 7] = [
     "moved_bytes_per_s",
 ];
 
+/// No open flood.
+const NONE: u32 = u32::MAX;
+
 #[derive(Clone, Copy, Debug)]
 struct Open {
     origin: f64,
@@ -64,7 +67,12 @@ pub struct FloodMeter {
     end: SimTime,
     bin: f64,
     rows: Vec<FloodRow>,
-    open: Vec<Option<Open>>,
+    /// Each host's open flood: an index into `slots`, or [`NONE`]. Four bytes
+    /// per host keep this array small enough to stay in cache.
+    open: Vec<u32>,
+    slots: Vec<Open>,
+    /// Slots free for reuse.
+    free: Vec<u32>,
     /// Bursts sent (whatever reached the target).
     pub bursts: u64,
     /// Payload bytes that reached a listening site [bytes].
@@ -93,7 +101,9 @@ impl FloodMeter {
             end: s.end,
             bin: s.output.bin,
             rows,
-            open: vec![None; hosts],
+            open: vec![NONE; hosts],
+            slots: Vec::new(),
+            free: Vec::new(),
             bursts: 0,
             bytes_delivered: 0.0,
             bytes_at_target: 0.0,
@@ -165,11 +175,35 @@ impl FloodMeter {
     pub fn finish(&mut self) {
         let end = self.end.secs();
         for h in 0..self.open.len() {
-            if let Some(o) = self.open[h].take() {
+            if let Some(o) = self.take(h) {
                 // A burst exactly at the end still counts.
                 self.close(o, end + 1e-9);
             }
         }
+    }
+
+    /// Host `h`'s open flood, closing its slot.
+    fn take(&mut self, h: usize) -> Option<Open> {
+        let k = std::mem::replace(&mut self.open[h], NONE);
+        (k != NONE).then(|| {
+            self.free.push(k);
+            self.slots[k as usize]
+        })
+    }
+
+    /// Open a flood for host `h`.
+    fn put(&mut self, h: usize, o: Open) {
+        let k = match self.free.pop() {
+            Some(k) => {
+                self.slots[k as usize] = o;
+                k
+            }
+            None => {
+                self.slots.push(o);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.open[h] = k;
     }
 
     pub fn rows(&self) -> &[FloodRow] {
@@ -185,17 +219,20 @@ impl Observer for FloodMeter {
         if let Event::Flood { t, host, instances } = *e {
             let t = t.secs();
             let h = host as usize;
-            let prev = self.open[h].take();
+            let prev = self.take(h);
             if let Some(o) = prev {
                 self.close(o, t);
             }
             if instances > 0 {
                 let origin = prev.map_or(t, |o| o.origin);
-                self.open[h] = Some(Open {
-                    origin,
-                    since: t,
-                    instances,
-                });
+                self.put(
+                    h,
+                    Open {
+                        origin,
+                        since: t,
+                        instances,
+                    },
+                );
             }
         }
     }
