@@ -19,8 +19,9 @@
 //! - **Breakpoints** where a global rate changes: the right-clock calendar phase,
 //!   reboot-rate steps and the drop-dead date.
 //!
-//! Scanning rates are integer units of 2^-20 probes/s in a Fenwick tree over
-//! hosts (exact sums, independent of update order). The scan models:
+//! Scanning rates are integer units of 2^-20 probes/s (exact sums, independent
+//! of update order); infectors are drawn in proportion to them by
+//! composition–rejection ([`scanset`]). The scan models:
 //! - uniform: targets uniform over susceptible hosts, infectors ∝ rate;
 //! - local preference (CRII): per-/8 and per-/16 aggregates ([`local`]);
 //! - sequence (CRv1): deterministic runners over a keyed permutation ([`runner`]).
@@ -722,6 +723,12 @@ impl General {
     pub fn view(&self) -> View {
         let f = self.congestion();
         let (a_inf, a_re) = self.probe_channels(f);
+        self.view_with(f, a_inf, a_re)
+    }
+
+    /// The view, given the congestion factor and the probe channels' rates.
+    #[inline]
+    fn view_with(&self, f: f64, a_inf: f64, a_re: f64) -> View {
         View {
             susceptible: self.susceptible_count() as u32,
             infected: self.infected.len() as u32,
@@ -1326,9 +1333,9 @@ impl General {
                 t_sched = x;
             }
         }
-        let view = self.view();
         let f = self.congestion();
         let (a_inf, a_re) = self.probe_channels(f);
+        let view = self.view_with(f, a_inf, a_re);
         let a_reb = self.reboot_rate * self.infected.len() as f64;
         let a_rec = self.cfg.crash_recovery * self.crashed.len() as f64;
         let dues = [

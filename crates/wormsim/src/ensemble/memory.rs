@@ -6,8 +6,8 @@
 //! in_flight = hosts · PER_HOST + reference + series
 //! ```
 //! - `PER_HOST` [bytes/host] covers one engine instance at its peak: the population
-//!   and scan rates, the 32-byte host records, first-infection time and infector,
-//!   index sets and Fenwick trees of the general engine, the per-host clock heap
+//!   and scan rates, the 48-byte host records, first-infection time and infector,
+//!   the index sets of the general engine, the per-host clock heap
 //!   (calendar phases, wake lags, lifetimes), the pre-drawn patch queue, the flood
 //!   meter's per-host state and the copies made when the run is summarised.
 //!   Measured (2026-11-26, `bench/RESULTS.md`): the peak RSS of `wormsim run

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Speed of this checkout against a baseline commit, in the same run: builds
+# both `wormsim` binaries (release), then runs each preset REPS times with the
+# two binaries alternating, and prints the median wall time of each and the
+# ratio (baseline / this). Alternating keeps a noisy shared machine fair to both.
+#
+#   bench/compare.sh BASE_REV [REPS] [PRESET...]
+#       (default REPS 9; presets: the CRv2, CRv1 and CRII ones)
+#
+# Each run is the whole command (`wormsim run PRESET --out DIR`): load, setup,
+# run, summary and output files. Record the figures in bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BASE=${1:?usage: bench/compare.sh BASE_REV [REPS] [PRESET...]}
+REPS=${2:-9}
+shift $(($# < 2 ? $# : 2))
+PRESETS=("$@")
+if [ ${#PRESETS[@]} -eq 0 ]; then
+    PRESETS=(codered-v2-2001-07-19 codered-v1-2001-07-12 codered-ii-2001-08-04)
+fi
+
+ROOT=$PWD
+WORK=$(mktemp -d /tmp/wormsim-compare-XXXXXX)
+trap 'git -C "$ROOT" worktree remove --force "$WORK/base" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+git worktree add -q --detach "$WORK/base" "$BASE"
+echo "building baseline $(git rev-parse --short "$BASE") and this checkout $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (+ uncommitted changes)')" >&2
+(cd "$WORK/base" && CARGO_TARGET_DIR="$ROOT/target/compare-base" cargo build --release -q -p wormsim-cli)
+cargo build --release -q -p wormsim-cli
+BASE_BIN=$ROOT/target/compare-base/release/wormsim
+THIS_BIN=$ROOT/target/release/wormsim
+
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+echo "date:    $(date -u +%Y-%m-%dT%H:%MZ), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+wall() { # binary preset -> microseconds
+    local t0 t1
+    t0=$(date +%s%N)
+    "$1" run "$2" --out "$WORK/out" >/dev/null
+    t1=$(date +%s%N)
+    rm -rf "$WORK/out"
+    echo "$(((t1 - t0) / 1000))"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+printf '%-26s %12s %12s %10s\n' preset "baseline [s]" "this [s]" ratio
+for p in "${PRESETS[@]}"; do
+    : >"$WORK/base.t"
+    : >"$WORK/this.t"
+    for _ in $(seq "$REPS"); do
+        wall "$BASE_BIN" "$p" >>"$WORK/base.t"
+        wall "$THIS_BIN" "$p" >>"$WORK/this.t"
+    done
+    b=$(median <"$WORK/base.t")
+    t=$(median <"$WORK/this.t")
+    awk -v p="$p" -v b="$b" -v t="$t" 'BEGIN { printf "%-26s %12.3f %12.3f %9.2fx\n", p, b / 1e6, t / 1e6, b / t }'
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
