@@ -172,14 +172,22 @@ impl FloodMeter {
     }
 
     /// Close every open flood at the end of the run. Call once, after the run.
+    ///
+    /// Slots are closed in slot order (sequential memory); the order does not
+    /// change the totals, which are sums of whole numbers of connections,
+    /// packets and bytes, exact in `f64`.
     pub fn finish(&mut self) {
         let end = self.end.secs();
-        for h in 0..self.open.len() {
-            if let Some(o) = self.take(h) {
+        for k in 0..self.slots.len() {
+            let o = self.slots[k];
+            if o.instances > 0 {
                 // A burst exactly at the end still counts.
                 self.close(o, end + 1e-9);
             }
         }
+        self.open.fill(NONE);
+        self.slots.clear();
+        self.free.clear();
     }
 
     /// Host `h`'s open flood, closing its slot.
@@ -187,7 +195,10 @@ impl FloodMeter {
         let k = std::mem::replace(&mut self.open[h], NONE);
         (k != NONE).then(|| {
             self.free.push(k);
-            self.slots[k as usize]
+            let o = self.slots[k as usize];
+            // A free slot has no instances (`finish` skips it).
+            self.slots[k as usize].instances = 0;
+            o
         })
     }
 
