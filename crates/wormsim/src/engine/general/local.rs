@@ -225,7 +225,7 @@ impl Local {
             let i = first + below(rng, k) as usize;
             let w = self.kw[i];
             debug_assert!(w <= bound);
-            if w >= bound || below_u64(rng, bound) < w {
+            if super::scanset::keep(w, bound, rng) {
                 return self.korder[i];
             }
         }

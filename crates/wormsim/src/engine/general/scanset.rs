@@ -16,12 +16,19 @@
 //! host's record: far fewer cache misses than a Fenwick tree over all hosts.
 //! The weight and the position live in the host record ([`super::Host`]).
 
-use super::Host;
-use crate::rng::{Rng, below, below_u64};
+use super::{Host, Members};
+use crate::rng::{Rng, below_u64};
+
+/// Rejection towards weight: keep a uniformly drawn member of weight `w` with
+/// probability `w / bound` (`bound` at least every member's weight).
+#[inline]
+pub(super) fn keep(w: u64, bound: u64, rng: &mut Rng) -> bool {
+    w >= bound || below_u64(rng, bound) < w
+}
 
 #[derive(Clone, Debug, Default)]
 struct Group {
-    items: Vec<u32>,
+    members: Members,
     sum: u64,
     /// An upper bound on every weight in the group (the largest since empty).
     bound: u64,
@@ -35,7 +42,6 @@ pub(super) struct ScanSet {
     total: u64,
     /// Bit `g` is set when group `g` is not empty.
     live: u64,
-    len: usize,
 }
 
 impl ScanSet {
@@ -44,7 +50,6 @@ impl ScanSet {
             groups: vec![Group::default(); 64],
             total: 0,
             live: 0,
-            len: 0,
         }
     }
 
@@ -66,7 +71,7 @@ impl ScanSet {
     /// Hosts with a nonzero weight.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.len
+        self.groups.iter().map(|g| g.members.len()).sum()
     }
 
     #[inline]
@@ -83,30 +88,26 @@ impl ScanSet {
         if old > 0 {
             let g = Self::group_of(old);
             let grp = &mut self.groups[g];
-            let pos = hosts[h as usize].spos as usize;
-            let last = grp.items.pop().expect("host is in its group");
-            if last != h {
-                grp.items[pos] = last;
-                hosts[last as usize].spos = pos as u32;
+            let pos = hosts[h as usize].spos;
+            if let Some(moved) = grp.members.swap_remove(pos) {
+                hosts[moved as usize].spos = pos;
             }
             grp.sum -= old;
             if old == grp.bound {
                 grp.at_bound -= 1;
             }
-            if grp.items.is_empty() {
+            if grp.members.is_empty() {
                 grp.bound = 0;
                 grp.at_bound = 0;
                 self.live &= !(1u64 << g);
             }
             self.total -= old;
-            self.len -= 1;
         }
         hosts[h as usize].w = new;
         if new > 0 {
             let g = Self::group_of(new);
             let grp = &mut self.groups[g];
-            hosts[h as usize].spos = grp.items.len() as u32;
-            grp.items.push(h);
+            hosts[h as usize].spos = grp.members.push(h);
             grp.sum += new;
             if new > grp.bound {
                 grp.bound = new;
@@ -116,7 +117,6 @@ impl ScanSet {
             }
             self.live |= 1u64 << g;
             self.total += new;
-            self.len += 1;
         }
     }
 
@@ -139,15 +139,10 @@ impl ScanSet {
             }
         };
         let grp = &self.groups[g];
-        let n = grp.items.len() as u32;
-        let uniform = grp.at_bound == n;
+        let uniform = grp.at_bound as usize == grp.members.len();
         loop {
-            let h = grp.items[below(rng, n) as usize];
-            if uniform {
-                return h;
-            }
-            let w = hosts[h as usize].w;
-            if w == grp.bound || below_u64(rng, grp.bound) < w {
+            let h = grp.members.choose(rng);
+            if uniform || keep(hosts[h as usize].w, grp.bound, rng) {
                 return h;
             }
         }
@@ -195,7 +190,7 @@ mod tests {
         for (i, h) in hs.iter().enumerate() {
             if h.w > 0 {
                 let g = &s.groups[ScanSet::group_of(h.w)];
-                assert_eq!(g.items[h.spos as usize], i as u32);
+                assert_eq!(g.members.items()[h.spos as usize], i as u32);
             }
         }
     }
