@@ -42,6 +42,26 @@ fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("the result is valid JSON")
 }
 
+/// `wormsim fit INPUT --model rcs --to 2001-07-20T00:00:00Z` (the CRv2
+/// spreading day), written to `out` and read back.
+fn fit_rcs_to_jul20(input: &Path, out: &Path) -> serde_json::Value {
+    wormsim()
+        .args(["fit"])
+        .arg(input)
+        .args([
+            "--model",
+            "rcs",
+            "--to",
+            "2001-07-20T00:00:00Z",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out)
+        .assert()
+        .success();
+    read_json(out)
+}
+
 fn param(v: &serde_json::Value, name: &str) -> serde_json::Value {
     v["parameters"]
         .as_array()
@@ -308,21 +328,7 @@ fn rcs_fit_to_the_crv2_preset_gives_k_near_1_8() {
         .assert()
         .success();
     let out = dir.join("rcs.json");
-    wormsim()
-        .args(["fit"])
-        .arg(dir.join("series.csv"))
-        .args([
-            "--model",
-            "rcs",
-            "--to",
-            "2001-07-20T00:00:00Z",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
-    let v = read_json(&out);
+    let v = fit_rcs_to_jul20(&dir.join("series.csv"), &out);
     assert_eq!(v["input"]["schema"], "wormsim-series");
     assert_eq!(v["input"]["column"], "cumulative_infected");
     assert_eq!(v["input"]["points"], 841);
@@ -347,21 +353,7 @@ fn rcs_fit_to_the_crv2_telescope_gives_k_near_1_8() {
         .assert()
         .success();
     let out = dir.join("rcs-telescope.json");
-    wormsim()
-        .args(["fit"])
-        .arg(dir.join("telescope.csv"))
-        .args([
-            "--model",
-            "rcs",
-            "--to",
-            "2001-07-20T00:00:00Z",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
-    let v = read_json(&out);
+    let v = fit_rcs_to_jul20(&dir.join("telescope.csv"), &out);
     assert_eq!(v["input"]["column"], "cumulative_sources");
     let k = param(&v, "K")["estimate"].as_f64().unwrap();
     assert!((1.5..=2.1).contains(&k), "K = {k}");
