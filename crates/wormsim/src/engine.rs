@@ -196,6 +196,20 @@ pub trait Observer {
     const RATE_EVENTS: bool = true;
     /// Whether the observer wants [`Event::Probe`] (the reference engine only).
     const PROBE_EVENTS: bool = false;
+    /// The time grid `(start, bin [s])` by which the observer bins
+    /// [`Event::Instance`], if it reads them at all.
+    ///
+    /// The general engine settles the re-infections of hosts whose rate an
+    /// extra instance cannot change only when it next looks at them (the
+    /// "pool"; see `engine::general::pool`), so their [`Event::Instance`] may
+    /// arrive after events with later times. With a grid, the event's time is
+    /// inside the grid bin `(start + (k−1)·bin, start + k·bin]` the re-infection
+    /// fell in (exactly so: the engine keeps its clocks at every grid point);
+    /// without one it is the time the engine settled the host, at or after the
+    /// re-infection. The grid is read once, when the run starts.
+    fn instance_grid(&self) -> Option<(SimTime, f64)> {
+        None
+    }
     fn interval(&mut self, _from: SimTime, _to: SimTime, _view: &View) {}
     fn event(&mut self, _event: &Event, _view: &View) {}
 }
@@ -211,6 +225,9 @@ impl<O: Observer + ?Sized> Observer for &mut O {
     const EVENT_VIEW: bool = O::EVENT_VIEW;
     const RATE_EVENTS: bool = O::RATE_EVENTS;
     const PROBE_EVENTS: bool = O::PROBE_EVENTS;
+    fn instance_grid(&self) -> Option<(SimTime, f64)> {
+        (**self).instance_grid()
+    }
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         (**self).interval(from, to, view);
     }
@@ -224,6 +241,10 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     const EVENT_VIEW: bool = A::EVENT_VIEW || B::EVENT_VIEW;
     const RATE_EVENTS: bool = A::RATE_EVENTS || B::RATE_EVENTS;
     const PROBE_EVENTS: bool = A::PROBE_EVENTS || B::PROBE_EVENTS;
+    /// The first member's grid, else the second's.
+    fn instance_grid(&self) -> Option<(SimTime, f64)> {
+        self.0.instance_grid().or_else(|| self.1.instance_grid())
+    }
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         self.0.interval(from, to, view);
         self.1.interval(from, to, view);
@@ -549,6 +570,9 @@ pub struct Counters {
     pub reinfections: u64,
     /// Probes that reached an infected host and started another worm instance.
     pub instances_added: u64,
+    /// Of `instances_added`, those the general engine settled from its pool of
+    /// hosts an extra instance cannot speed up (`engine::general::pool`).
+    pub pooled_instances: u64,
     pub patches: u64,
     pub patched_while_infected: u64,
     /// Infections ended by a reboot.

@@ -267,6 +267,11 @@ impl Observer for Series {
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
 
+    /// Rows are bins `(time[i−1], time[i]]` at `start + i·bin`.
+    fn instance_grid(&self) -> Option<(SimTime, f64)> {
+        Some((self.start, self.bin))
+    }
+
     fn interval(&mut self, from: SimTime, to: SimTime, v: &View) {
         // Levels at each row time in [from, to).
         while self.levels_done < self.rows.len() && self.rows[self.levels_done].time < to {

@@ -8,6 +8,9 @@
 //!   Between events every rate is constant, so channel `k` fires after `E_k/a_k`;
 //!   a channel that does not fire burns `a_k·Δt` of its clock. This stays exact
 //!   across rate changes and keeps each mechanism on its own stream.
+//! - **Pooled re-infections** ([`pool`]): hosts an extra instance cannot speed
+//!   up leave the re-infection channel; their hits are settled, exactly, when
+//!   the engine next looks at them.
 //! - **Scheduled host events** in a priority queue (next-reaction method):
 //!   phase changes of hosts with wrong clocks, thread wake-ups after dormancy
 //!   (sorted uniform lags generated one at a time), the end of an infection's
@@ -29,6 +32,7 @@
 mod containment;
 mod local;
 mod permutation;
+mod pool;
 mod runner;
 mod scanset;
 mod strategy;
@@ -40,7 +44,7 @@ use super::{
 };
 use crate::calendar::Phase;
 use crate::checkpoint::{Checkpoint, HostSnapshot};
-use crate::rng::{Rng, Streams, below_u64, stream};
+use crate::rng::{Rng, Streams, below_u64, keyed_exp1, stream};
 use crate::scenario::{Congestion, PatchLag, Reinfection, ScanStrategy, Scenario, Wake};
 use crate::time::{DAY, SimTime};
 use rand::RngExt;
@@ -60,7 +64,20 @@ mod flag {
     /// Its probes are not in the aggregate channels: it works through a hit
     /// list, or a throttle clock sends them ([`super::strategy`]).
     pub const HELD: u8 = 64;
+    /// Its re-infections are pooled and settled lazily ([`super::pool`]).
+    pub const POOLED: u8 = 128;
 }
+
+/// The `a` argument of a pooled host's keyed draws: host and infection epoch.
+#[inline]
+fn pool_id(h: u32, epoch: u32) -> u64 {
+    (h as u64) << 32 | epoch as u64
+}
+
+/// Tag of the keyed draw after a pooled host's hit (`b = HIT | instances`);
+/// the draw when a host joins the pool uses `b` = the time's bits, which never
+/// has the top bit set for a time ≥ 0.
+const HIT: u64 = 1 << 63;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -125,6 +142,8 @@ struct Host {
     ipos: u32,
     /// Position in [`General::reinfectable`], [`NO_HOST`] if not in it.
     rpos: u32,
+    /// Position in the pool's entries, if [`flag::POOLED`].
+    ppos: u32,
     /// Scanning threads per instance.
     threads: u16,
     state: HostState,
@@ -281,6 +300,12 @@ pub struct General {
     /// Sum of the weights of reinfectable hosts (to leave self-probes out).
     reinfectable_weight: u64,
     crashed: Members,
+    /// Whether re-infections of hosts an extra instance cannot speed up are
+    /// pooled ([`pool`]): uniform scanning with a weight ceiling, no extras.
+    pooling: bool,
+    pool: pool::Pool,
+    /// Key of the pooled hosts' keyed draws.
+    pool_key: u64,
     model: Model,
     /// Patch installs: (install time, host, download time), sorted.
     patch_queue: Vec<(f64, u32, f64)>,
@@ -441,7 +466,7 @@ impl General {
         breaks.extend(strategy::Ext::breaks(s));
         breaks.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
         let group_dead = s.worm.drop_dead.is_some_and(|d| s.start >= d);
-        General {
+        let mut g = General {
             n,
             h: (0..n)
                 .map(|i| Host {
@@ -452,6 +477,7 @@ impl General {
                     spos: 0,
                     ipos: NO_HOST,
                     rpos: NO_HOST,
+                    ppos: NO_HOST,
                     threads: setup.threads[i],
                     state: HostState::Susceptible,
                     flags: 0,
@@ -474,6 +500,9 @@ impl General {
             reinfectable: Members::default(),
             reinfectable_weight: 0,
             crashed: Members::default(),
+            pooling: false,
+            pool: pool::Pool::new(),
+            pool_key: streams.key(stream::REINFECTION_POOL),
             model,
             patch_queue,
             next_patch: 0,
@@ -506,7 +535,12 @@ impl General {
             )),
             cfg,
             setup,
-        }
+        };
+        g.pooling = matches!(g.model, Model::Uniform)
+            && g.cfg.max_instances > 1
+            && g.cfg.max_scan_multiple.is_some()
+            && !g.ext.active;
+        g
     }
 
     pub fn setup(&self) -> &Setup {
@@ -520,7 +554,8 @@ impl General {
     // ----- host clock -------------------------------------------------------
 
     fn wrong_clock(&self, h: u32) -> bool {
-        self.h[h as usize].traits & trait_bit::WRONG_CLOCK != 0
+        // The setup's one byte per host stays in cache; the host record may not.
+        self.setup.flags[h as usize] & trait_bit::WRONG_CLOCK != 0
     }
 
     fn local(&self, h: u32, t: f64) -> f64 {
@@ -601,8 +636,19 @@ impl General {
         }
     }
 
-    /// Bring `h`'s scanning weight up to date, telling the scan model and observers.
+    /// Bring `h`'s scanning weight up to date, telling the scan model and
+    /// observers; a pooled host is settled first and may be pooled again after.
     fn refresh_weight<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        if self.pooling {
+            self.unpool(h, obs);
+            self.update_weight(h, obs);
+            self.maybe_pool(h);
+        } else {
+            self.update_weight(h, obs);
+        }
+    }
+
+    fn update_weight<O: Observer>(&mut self, h: u32, obs: &mut O) {
         let new = self.target_weight(h);
         let old = self.h[h as usize].w;
         // CRv1's runners share the host's (possibly capped) rate by awake
@@ -739,7 +785,7 @@ impl General {
             defaced: self.defaced,
             flooding: self.flooding,
             probe_rate: f * self.scan.total() as f64 / RATE_UNITS_PER_PROBE,
-            hit_rate: a_inf + a_re,
+            hit_rate: a_inf + a_re + self.pool_rate(f),
         }
     }
 
@@ -856,6 +902,208 @@ impl General {
         }
     }
 
+    // ----- pooled re-infections ([`pool`]) ---------------------------------
+
+    /// Whether `h` may be pooled now: a re-infection target whose weight is at
+    /// its ceiling with the threads it already has, all awake in the spread
+    /// phase, so that another instance would change only its instance count.
+    fn poolable(&self, h: u32) -> bool {
+        let x = &self.h[h as usize];
+        if !self.pooling
+            || x.state != HostState::Infected
+            || x.instances >= self.cfg.max_instances
+            || x.w == 0
+            || x.flags & (flag::ASLEEP | flag::DEAD | flag::HELD | flag::FLOODING | flag::POOLED)
+                != 0
+        {
+            return false;
+        }
+        let Some(m) = self.cfg.max_scan_multiple else {
+            return false;
+        };
+        let cap = (x.tu as f64 * x.threads as f64 * m) as u64;
+        x.w == cap && x.tu * x.awake as u64 >= cap
+    }
+
+    /// Pool `h` if it may be: it leaves the re-infection channel (if in it) and
+    /// draws the threshold of its next hit on its own clock. Returns whether
+    /// it is pooled.
+    fn maybe_pool(&mut self, h: u32) -> bool {
+        if !self.poolable(h) {
+            return false;
+        }
+        self.set_reinfectable(h, false);
+        let i = h as usize;
+        let w = self.h[i].w;
+        let e = keyed_exp1(
+            self.pool_key,
+            pool_id(h, self.h[i].epoch),
+            self.t.secs().to_bits(),
+        );
+        self.h[i].flags |= flag::POOLED;
+        self.h[i].ppos = self.pool.entries.len() as u32;
+        self.pool.entries.push(pool::Entry {
+            theta: self.pool.clock(w) + e,
+            w,
+            h,
+            k_lo: self.pool.next_grid_index(),
+        });
+        self.pool.weight += w;
+        true
+    }
+
+    /// Apply the hits pooled entry `p` has had by now. Returns true if its host
+    /// has reached `max_instances` (it must then leave the pool for good).
+    fn pool_settle_entry<O: Observer>(&mut self, p: usize, obs: &mut O) -> bool {
+        let mut e = self.pool.entries[p];
+        let full = self.settle(&mut e, obs);
+        self.pool.entries[p] = e;
+        full
+    }
+
+    /// Apply the hits of pooled entry `e` by now, updating it; true if its
+    /// host has reached `max_instances`.
+    fn settle<O: Observer>(&mut self, e: &mut pool::Entry, obs: &mut O) -> bool {
+        let clock = self.pool.clock(e.w);
+        if e.theta > clock {
+            return false;
+        }
+        let (h, i) = (e.h, e.h as usize);
+        let now = self.t.secs();
+        let (mut theta, mut k_lo) = (e.theta, e.k_lo);
+        while theta <= clock {
+            let t = self.pool.hit_time(theta, e.w, &mut k_lo, now);
+            self.h[i].instances += 1;
+            self.h[i].awake += self.h[i].threads as u32;
+            self.counters.instances_added += 1;
+            self.counters.pooled_instances += 1;
+            self.emit(
+                obs,
+                Event::Instance {
+                    t: SimTime(t),
+                    host: h,
+                    instances: self.h[i].instances,
+                },
+            );
+            if self.h[i].instances >= self.cfg.max_instances {
+                return true;
+            }
+            theta += keyed_exp1(
+                self.pool_key,
+                pool_id(h, self.h[i].epoch),
+                HIT | self.h[i].instances as u64,
+            );
+        }
+        e.theta = theta;
+        e.k_lo = k_lo;
+        false
+    }
+
+    /// Take entry `p` out of the pool.
+    fn pool_remove(&mut self, p: usize) {
+        let e = self.pool.entries.swap_remove(p);
+        if let Some(m) = self.pool.entries.get(p) {
+            self.h[m.h as usize].ppos = p as u32;
+        }
+        self.pool.weight -= e.w;
+        if e.theta == f64::INFINITY {
+            self.pool.full -= 1;
+        }
+        let i = e.h as usize;
+        self.h[i].flags &= !flag::POOLED;
+        self.h[i].ppos = NO_HOST;
+    }
+
+    /// If `h` is pooled, settle it and return it to the re-infection channel:
+    /// called before anything reads or changes the host.
+    fn unpool<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        if self.h[h as usize].flags & flag::POOLED == 0 {
+            return;
+        }
+        let p = self.h[h as usize].ppos as usize;
+        self.pool_settle_entry(p, obs);
+        self.pool_remove(p);
+        if self.h[h as usize].instances < self.cfg.max_instances {
+            self.set_reinfectable(h, true);
+        }
+    }
+
+    /// Settle every pooled host up to now (the end of a run segment). They stay
+    /// where they are in the pool, so that a run stopped and resumed keeps
+    /// the order of a run not stopped; a host that has reached
+    /// `max_instances` stays as a spent entry (weight 0, no next hit) until it
+    /// is next looked at.
+    fn pool_flush<O: Observer>(&mut self, obs: &mut O) {
+        for p in 0..self.pool.entries.len() {
+            if self.pool_settle_entry(p, obs) {
+                let e = &mut self.pool.entries[p];
+                self.pool.weight -= e.w;
+                self.pool.full += 1;
+                e.w = 0;
+                e.theta = f64::INFINITY;
+            }
+        }
+    }
+
+    /// Settle every pooled host and empty the pool, before a change that
+    /// touches every infected host (one pass in pool order, no position
+    /// fix-ups).
+    fn pool_dissolve<O: Observer>(&mut self, obs: &mut O) {
+        for p in 0..self.pool.entries.len() {
+            self.pool_settle_entry(p, obs);
+            let h = self.pool.entries[p].h;
+            let i = h as usize;
+            self.h[i].flags &= !flag::POOLED;
+            self.h[i].ppos = NO_HOST;
+            if self.h[i].instances < self.cfg.max_instances {
+                self.set_reinfectable(h, true);
+            }
+        }
+        self.pool.entries.clear();
+        self.pool.weight = 0;
+        self.pool.full = 0;
+    }
+
+    /// At a right-clock phase change: settle every pooled host and take it
+    /// out of the pool; the right-clock ones enter `phase` at once (the
+    /// wrong-clock ones may rejoin the pool). Returns a bitmap of the hosts
+    /// that entered the phase (empty if none).
+    fn pool_enter_phase<O: Observer>(&mut self, phase: Phase, obs: &mut O) -> Vec<u64> {
+        if self.pool.entries.is_empty() {
+            return Vec::new();
+        }
+        let mut done = vec![0u64; self.n.div_ceil(64)];
+        let entries = std::mem::take(&mut self.pool.entries);
+        self.pool.weight = 0;
+        self.pool.full = 0;
+        for mut e in entries {
+            self.settle(&mut e, obs);
+            let (h, i) = (e.h, e.h as usize);
+            self.h[i].flags &= !flag::POOLED;
+            self.h[i].ppos = NO_HOST;
+            if self.h[i].instances < self.cfg.max_instances {
+                self.set_reinfectable(h, true);
+            }
+            if self.wrong_clock(h) {
+                self.maybe_pool(h);
+            } else {
+                done[i / 64] |= 1 << (i % 64);
+                self.enter_phase(h, phase, obs);
+            }
+        }
+        done
+    }
+
+    /// Rate of hits on pooled hosts [1/s], given the congestion factor.
+    fn pool_rate(&self, f: f64) -> f64 {
+        if self.pool.entries.is_empty() {
+            return 0.0;
+        }
+        let live = self.pool.entries.len() - self.pool.full;
+        let pairs = self.scan.total() as f64 * live as f64 - self.pool.weight as f64;
+        f * pairs.max(0.0) / self.cfg.omega / RATE_UNITS_PER_PROBE
+    }
+
     /// A position became a target again: runners recompute where they go next.
     fn retarget(&mut self) {
         self.ext_retarget();
@@ -962,6 +1210,7 @@ impl General {
         if self.h[h as usize].state != HostState::Infected {
             return;
         }
+        self.unpool(h, obs);
         match phase {
             Phase::Spread => {
                 if self.h[h as usize].flags & flag::ASLEEP == 0 {
@@ -983,7 +1232,9 @@ impl General {
         self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
         // Mark it reinfectable before it stops being susceptible, so it stays a
         // target for CRv1's runners throughout (no needless re-aiming).
-        if self.cfg.max_instances > 1 {
+        // (With pooling, which excludes CRv1, it joins the pool or the
+        // re-infection channel once its weight is known, below.)
+        if self.cfg.max_instances > 1 && !self.pooling {
             self.set_reinfectable(h, true);
         }
         self.remove_susceptible(h);
@@ -1031,7 +1282,14 @@ impl General {
             r.add_instance(h, self.h[i].threads as u32, self.h[i].awake, t);
         }
         self.ext_on_infect(h, by, first);
-        self.refresh_weight(h, obs);
+        if self.pooling {
+            self.update_weight(h, obs);
+            if !self.maybe_pool(h) && self.cfg.max_instances > 1 {
+                self.set_reinfectable(h, true);
+            }
+        } else {
+            self.refresh_weight(h, obs);
+        }
         let fl = self.should_flood(h);
         self.set_flooding(h, fl, obs);
         self.schedule_clock(h, t);
@@ -1125,6 +1383,7 @@ impl General {
     fn clear<O: Observer>(&mut self, h: u32, why: Clear, to: HostState, obs: &mut O) {
         let i = h as usize;
         debug_assert_eq!(self.h[i].state, HostState::Infected);
+        self.unpool(h, obs);
         self.set_flooding(h, false, obs);
         self.end_deface(h, obs);
         self.set_reinfectable(h, false);
@@ -1203,6 +1462,11 @@ impl General {
             return;
         }
         self.started = true;
+        if self.pooling {
+            if let Some((start, bin)) = obs.instance_grid() {
+                self.pool.set_grid(start.secs(), bin);
+            }
+        }
         for h in 0..self.n as u32 {
             self.add_susceptible(h);
         }
@@ -1338,6 +1602,13 @@ impl General {
         let view = self.view_with(f, a_inf, a_re);
         let a_reb = self.reboot_rate * self.infected.len() as f64;
         let a_rec = self.cfg.crash_recovery * self.crashed.len() as f64;
+        // The pooled hosts' clocks: A at rate f·W/(Ω·u), B at f/(Ω·u).
+        let (ra, rb) = if self.pooling {
+            let u = f / self.cfg.omega / RATE_UNITS_PER_PROBE;
+            (u * self.scan.total() as f64, u)
+        } else {
+            (0.0, 0.0)
+        };
         let dues = [
             self.inf.due(a_inf),
             self.re.due(a_re),
@@ -1358,6 +1629,10 @@ impl General {
             me.re.burn(a_re, dt);
             me.reb.burn(a_reb, dt);
             me.rec.burn(a_rec, dt);
+            if me.pooling {
+                let t0 = me.t.secs();
+                me.pool.advance(t0, t0 + dt, ra, rb);
+            }
         };
         if t_next < t_sched {
             obs.interval(self.t, t_next, &view);
@@ -1405,12 +1680,20 @@ impl General {
                 Break::Phase(phase) => {
                     self.group_phase = phase;
                     self.emit(obs, Event::Phase { t, phase });
+                    // Pooled hosts first, in pool order: each is settled and
+                    // enters the phase while its record is in cache.
+                    let done = self.pool_enter_phase(phase, obs);
                     let hosts: Vec<u32> = self
                         .infected
                         .items()
                         .iter()
                         .copied()
-                        .filter(|&h| !self.wrong_clock(h))
+                        .filter(|&h| {
+                            !self.wrong_clock(h)
+                                && done
+                                    .get(h as usize / 64)
+                                    .is_none_or(|w| w >> (h % 64) & 1 == 0)
+                        })
                         .collect();
                     for h in hosts {
                         self.enter_phase(h, phase, obs);
@@ -1419,6 +1702,9 @@ impl General {
                 Break::RebootRate(r) => self.reboot_rate = r,
                 Break::Ext(sw) => self.ext_switch(sw, obs),
                 Break::DropDead => {
+                    if self.pooling {
+                        self.pool_dissolve(obs);
+                    }
                     self.group_dead = true;
                     let hosts: Vec<u32> = self
                         .infected
@@ -1448,6 +1734,10 @@ impl General {
             self.counters.events += 1;
             self.scheduled(ev, obs);
             return true;
+        }
+        // At `stop`: pooled hosts' instance counts are brought up to date.
+        if self.pooling {
+            self.pool_flush(obs);
         }
         false
     }
@@ -1501,6 +1791,7 @@ impl General {
         if ev.epoch != self.h[i].epoch || self.h[i].state != HostState::Infected {
             return; // stale: the infection it belonged to is over
         }
+        self.unpool(h, obs);
         match ev.kind {
             Kind::HostPhase => {
                 let phase = self.phase_of(h, self.t.secs());
@@ -1528,7 +1819,10 @@ impl General {
                 self.counters.expired += 1;
                 self.clear(h, Clear::Lifetime, HostState::Susceptible, obs);
             }
-            Kind::DefaceEnd => self.end_deface(h, obs),
+            Kind::DefaceEnd => {
+                self.end_deface(h, obs);
+                self.maybe_pool(h);
+            }
             Kind::DropDead => {
                 self.h[i].flags |= flag::DEAD;
                 self.counters.expired += 1;
@@ -1590,6 +1884,9 @@ impl General {
             return Err(SetupError::Unsupported(
                 "checkpoints of sequence-scanning (CRv1) runs are not supported: runner positions are not saved".into(),
             ));
+        }
+        if self.pooling {
+            self.pool_flush(&mut ());
         }
         let t = self.t.secs();
         // Installs whose download has happened but whose testing lag has not

@@ -146,3 +146,158 @@ fn calendar_stop_in_every_engine() {
         }
     }
 }
+
+/// Code Red v2's re-infections with a weight ceiling: an extra instance cannot
+/// speed a host up, so the general engine pools such hosts and settles their
+/// instances only when it next looks at them (`engine::general::pool`). Reboots,
+/// patches and the switch to the flood at 00:00 on the 20th all look at hosts
+/// mid-run (the reference has no wrong clocks). Against the per-probe reference: the instances added,
+/// their split over time (the series bins before and after 23:00), the flood
+/// bytes (which scale with each host's instances at 00:00) and the final size.
+fn pooled_scenario() -> wormsim::scenario::Scenario {
+    let text = r#"
+[scenario]
+name = "pooled"
+start = 2001-07-19T21:00:00Z
+end = 2001-07-20T01:00:00Z
+space_bits = 16
+[population]
+model = "uniform"
+hosts = 200
+[worm]
+variant = "crv2"
+scan_rate = 0.25
+threads = 4
+reinfection = "add-instance"
+max_instances = 3
+max_scan_multiple = 1.0
+deface = false
+initial_infected = 2
+[defense.reboot]
+rate = 6.0
+[defense.patch]
+rate = 1.0
+[output]
+bin = 600
+"#;
+    wormsim::scenario::Scenario::from_str("pooled.toml", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What one run of [`pooled_scenario`] reports.
+struct Pooled {
+    /// Instances added.
+    added: u64,
+    /// Of them, in series bins ending by 23:00.
+    early: u64,
+    /// Flood bytes at the target.
+    bytes: f64,
+    ever: u32,
+    /// Instances added per series bin.
+    per_bin: Vec<u32>,
+    /// Instances settled from the pool (general engine).
+    pooled: u64,
+}
+
+fn pooled_run(
+    s: &wormsim::scenario::Scenario,
+    engine: EngineChoice,
+    seed: u64,
+    r: u64,
+    split: Option<wormsim::time::SimTime>,
+) -> Pooled {
+    use wormsim::observe::{Series, flood::FloodMeter};
+    let mut sim = Simulation::new(s, seed, r, engine).expect("setup");
+    let mut series = Series::new(s.start, s.end, s.output.bin);
+    let mut meter = FloodMeter::for_scenario(s, sim.population().len());
+    if let Some(t) = split {
+        sim.run_until(t, &mut (&mut series, &mut meter));
+    }
+    sim.run(&mut (&mut series, &mut meter));
+    meter.finish();
+    let eleven = wormsim::time::SimTime::from_ymd(2001, 7, 19).plus(23.0 * 3600.0);
+    let rows = series.rows();
+    let early: u64 = rows
+        .iter()
+        .filter(|x| x.time <= eleven)
+        .map(|x| x.instances_added as u64)
+        .sum();
+    let per_bin: Vec<u32> = rows.iter().map(|x| x.instances_added).collect();
+    let c = sim.counters();
+    assert_eq!(
+        per_bin.iter().map(|&x| x as u64).sum::<u64>(),
+        c.instances_added,
+        "the series and the counters disagree"
+    );
+    Pooled {
+        added: c.instances_added,
+        early,
+        bytes: meter.rows().iter().map(|x| x.target_bytes).sum(),
+        ever: sim.view().ever_infected,
+        per_bin,
+        pooled: c.pooled_instances,
+    }
+}
+
+#[test]
+fn pooled_reinfections_match_reference() {
+    type Stat = fn(&Pooled) -> f64;
+    let s = pooled_scenario();
+    let general: Vec<Pooled> = (0..RUNS)
+        .map(|r| pooled_run(&s, EngineChoice::Auto, 21, r, None))
+        .collect();
+    let reference: Vec<Pooled> = (0..RUNS)
+        .map(|r| pooled_run(&s, EngineChoice::Reference, 22, r, None))
+        .collect();
+    let col = |v: &[Pooled], f: Stat| v.iter().map(f).collect::<Vec<f64>>();
+    let mean = |v: &[Pooled], f: Stat| col(v, f).iter().sum::<f64>() / v.len() as f64;
+    let added = mean(&general, |x| x.added as f64);
+    let early = mean(&general, |x| x.early as f64);
+    let ever = mean(&general, |x| x.ever as f64);
+    let pooled = mean(&general, |x| x.pooled as f64);
+    eprintln!(
+        "general: mean instances added {added:.1} ({early:.1} by 23:00, {pooled:.1} from the pool), ever infected {ever:.1}"
+    );
+    // The pool is what is under test: most instances must come from it.
+    assert!(pooled > 0.5 * added, "only {pooled} of {added} pooled");
+    // Not a degenerate test: many hosts get extra instances, not all of them
+    // before 23:00, and not every host reaches the cap.
+    assert!(
+        added > 100.0 && added < 2.0 * ever - 20.0,
+        "{added} added, {ever} infected"
+    );
+    assert!(
+        early > 10.0 && early < added - 10.0,
+        "{early} of {added} by 23:00"
+    );
+    let stats: [(&str, Stat); 4] = [
+        ("instances added", |x| x.added as f64),
+        ("instances added by 23:00", |x| x.early as f64),
+        ("flood bytes", |x| x.bytes),
+        ("ever infected", |x| x.ever as f64),
+    ];
+    for (what, f) in stats {
+        assert_same_distribution(
+            &format!("pooled re-infection: {what}"),
+            &col(&general, f),
+            &col(&reference, f),
+        );
+    }
+}
+
+/// The pool's draws are keyed by host, epoch and instance count, and a stop
+/// settles hosts in place: a run stopped at 22:30 and resumed is the run not
+/// stopped, bin for bin.
+#[test]
+fn pooled_run_stopped_and_resumed_is_the_same_run() {
+    let s = pooled_scenario();
+    let mid = wormsim::time::SimTime::from_ymd(2001, 7, 19).plus(22.5 * 3600.0);
+    for r in 0..5 {
+        let a = pooled_run(&s, EngineChoice::General, 3, r, None);
+        let b = pooled_run(&s, EngineChoice::General, 3, r, Some(mid));
+        assert!(a.pooled > 0, "nothing pooled: a weak test");
+        assert_eq!(a.added, b.added);
+        assert_eq!(a.per_bin, b.per_bin, "instances per bin");
+        assert_eq!(a.bytes.to_bits(), b.bytes.to_bits(), "flood bytes");
+        assert_eq!(a.ever, b.ever);
+    }
+}

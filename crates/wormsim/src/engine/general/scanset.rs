@@ -165,6 +165,7 @@ mod tests {
                 spos: 0,
                 ipos: crate::engine::NO_HOST,
                 rpos: crate::engine::NO_HOST,
+                ppos: crate::engine::NO_HOST,
                 threads: 1,
                 state: HostState::Susceptible,
                 flags: 0,
