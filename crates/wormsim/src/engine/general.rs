@@ -1791,6 +1791,18 @@ impl General {
         if ev.epoch != self.h[i].epoch || self.h[i].state != HostState::Infected {
             return; // stale: the infection it belonged to is over
         }
+        if let Kind::Wake { start, lag, left } = ev.kind {
+            if self.h[i].flags & flag::POOLED != 0 {
+                // A pooled host is spreading, awake and at its weight ceiling:
+                // one more awake thread changes nothing but the count (which
+                // its pooled hits add to as well, in any order).
+                self.h[i].awake += 1;
+                if let Wake::Lagged { max_lag } = self.cfg.wake {
+                    self.schedule_wake(h, start, lag, left, max_lag);
+                }
+                return;
+            }
+        }
         self.unpool(h, obs);
         match ev.kind {
             Kind::HostPhase => {

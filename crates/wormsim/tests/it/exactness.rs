@@ -284,6 +284,92 @@ fn pooled_reinfections_match_reference() {
     }
 }
 
+/// Hosts dormant since July wake on 1 August thread by thread (lagged wake):
+/// a host joins the pool once its awake threads reach its ceiling, and the
+/// threads that wake after that are counted without leaving it. Against the
+/// reference: instances added, their split in time and the infections (with
+/// the re-infections after reboots).
+#[test]
+fn pooled_reinfections_with_lagged_wake_match_reference() {
+    let text = r#"
+[scenario]
+name = "pooled-wake"
+start = 2001-07-31T23:00:00Z
+end = 2001-08-01T03:00:00Z
+space_bits = 16
+[population]
+model = "uniform"
+hosts = 200
+[worm]
+variant = "crv2"
+scan_rate = 0.3
+threads = 4
+reinfection = "add-instance"
+max_instances = 3
+max_scan_multiple = 1.0
+deface = false
+initial_infected = 60
+[calendar]
+wake = "lagged"
+wake_lag_hours = 1
+[defense.reboot]
+rate = 4.0
+[output]
+bin = 600
+"#;
+    let s = wormsim::scenario::Scenario::from_str("pooled-wake.toml", text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let one = wormsim::time::SimTime::from_ymd(2001, 8, 1).plus(3600.0);
+    let run = |engine: EngineChoice, seed: u64, r: u64| -> (f64, f64, f64, f64) {
+        use wormsim::observe::Series;
+        let mut sim = Simulation::new(&s, seed, r, engine).expect("setup");
+        let mut series = Series::new(s.start, s.end, s.output.bin);
+        sim.run(&mut series);
+        let early: u32 = series
+            .rows()
+            .iter()
+            .filter(|x| x.time <= one)
+            .map(|x| x.instances_added)
+            .sum();
+        let c = sim.counters();
+        (
+            c.instances_added as f64,
+            early as f64,
+            c.infections as f64,
+            c.pooled_instances as f64,
+        )
+    };
+    let general: Vec<_> = (0..RUNS)
+        .map(|r| run(EngineChoice::General, 31, r))
+        .collect();
+    let reference: Vec<_> = (0..RUNS)
+        .map(|r| run(EngineChoice::Reference, 32, r))
+        .collect();
+    let mean = |v: &[(f64, f64, f64, f64)], k: usize| {
+        v.iter().map(|x| [x.0, x.1, x.2, x.3][k]).sum::<f64>() / v.len() as f64
+    };
+    let (added, early, pooled) = (mean(&general, 0), mean(&general, 1), mean(&general, 3));
+    eprintln!("general: mean instances added {added:.1} ({early:.1} by 01:00, {pooled:.1} pooled)");
+    assert!(pooled > 0.5 * added, "only {pooled} of {added} pooled");
+    assert!(
+        early > 10.0 && early < added - 10.0,
+        "{early} of {added} by 01:00"
+    );
+    for (k, what) in [
+        (0, "instances added"),
+        (1, "instances added by 01:00"),
+        (2, "infections"),
+    ] {
+        let col =
+            |v: &[(f64, f64, f64, f64)]| v.iter().map(|x| [x.0, x.1, x.2][k]).collect::<Vec<_>>();
+        assert_same_distribution(
+            &format!("pooled, lagged wake: {what}"),
+            &col(&general),
+            &col(&reference),
+        );
+    }
+}
+
 /// The pool's draws are keyed by host, epoch and instance count, and a stop
 /// settles hosts in place: a run stopped at 22:30 and resumed is the run not
 /// stopped, bin for bin.
