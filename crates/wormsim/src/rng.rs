@@ -35,6 +35,8 @@ pub mod stream {
     pub const REINFECTION: &str = "reinfection";
     /// Keyed draws of pooled hosts' re-infections ([`super::keyed_exp1`]).
     pub const REINFECTION_POOL: &str = "reinfection-pool";
+    /// Checkpoint draws of the threads of detached wake sessions still asleep.
+    pub const WAKE_DETACHED: &str = "wake-detached";
     pub const CRASH: &str = "crash-recovery";
     pub const WAKE: &str = "wake";
     pub const OBSERVE: &str = "observe";

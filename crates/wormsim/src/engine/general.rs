@@ -37,6 +37,7 @@ mod runner;
 mod scanset;
 mod strategy;
 mod subset;
+mod wake;
 
 use super::{
     Clear, Counters, Event, HostRecords, HostState, NO_HOST, Observer, RATE_UNITS_PER_PROBE, Setup,
@@ -306,6 +307,14 @@ pub struct General {
     pool: pool::Pool,
     /// Key of the pooled hosts' keyed draws.
     pool_key: u64,
+    /// The right-clock hosts' wake sessions of the last 1st of the month, as
+    /// one aggregate channel ([`wake`]).
+    cohort: Option<wake::Cohort>,
+    /// Sessions (host, epoch, threads) gathered while the right-clock hosts
+    /// enter the spread phase together.
+    cohort_building: Option<Vec<(u32, u32, u64)>>,
+    /// Key of the checkpoint draws for detached wake sessions.
+    detached_key: u64,
     model: Model,
     /// Patch installs: (install time, host, download time), sorted.
     patch_queue: Vec<(f64, u32, f64)>,
@@ -503,6 +512,9 @@ impl General {
             pooling: false,
             pool: pool::Pool::new(),
             pool_key: streams.key(stream::REINFECTION_POOL),
+            cohort: None,
+            cohort_building: None,
+            detached_key: streams.key(stream::WAKE_DETACHED),
             model,
             patch_queue,
             next_patch: 0,
@@ -925,6 +937,15 @@ impl General {
         x.w == cap && x.tu * x.awake as u64 >= cap
     }
 
+    /// Whether `h`'s awake threads already reach its weight ceiling.
+    fn at_ceiling(&self, h: u32) -> bool {
+        let x = &self.h[h as usize];
+        match self.cfg.max_scan_multiple {
+            Some(m) => x.tu * x.awake as u64 >= (x.tu as f64 * x.threads as f64 * m) as u64,
+            None => false,
+        }
+    }
+
     /// Pool `h` if it may be: it leaves the re-infection channel (if in it) and
     /// draws the threshold of its next hit on its own clock. Returns whether
     /// it is pooled.
@@ -1180,6 +1201,10 @@ impl General {
             Wake::Lagged { max_lag } => {
                 let total = self.h[i].threads as u32 * self.h[i].instances as u32;
                 self.h[i].awake = 0;
+                if let Some(b) = &mut self.cohort_building {
+                    b.push((h, self.h[i].epoch, total as u64));
+                    return;
+                }
                 let start = self.t.secs();
                 self.schedule_wake(h, start, 0.0, total, max_lag);
             }
@@ -1591,8 +1616,16 @@ impl General {
             Some(Reverse(s)) if SimTime(s.t) <= stop => Some(SimTime(s.t)),
             _ => None,
         };
+        let tw = match self
+            .cohort
+            .as_ref()
+            .and_then(|c| c.next_time(self.t.secs()))
+        {
+            Some(t) if SimTime(t) <= stop => Some(SimTime(t)),
+            _ => None,
+        };
         let mut t_sched = stop;
-        for x in [tb, tp, th].into_iter().flatten() {
+        for x in [tb, tp, th, tw].into_iter().flatten() {
             if x < t_sched {
                 t_sched = x;
             }
@@ -1632,6 +1665,10 @@ impl General {
             if me.pooling {
                 let t0 = me.t.secs();
                 me.pool.advance(t0, t0 + dt, ra, rb);
+            }
+            if let Some(c) = &mut me.cohort {
+                let t0 = me.t.secs();
+                c.burn(t0, t0 + dt);
             }
         };
         if t_next < t_sched {
@@ -1680,6 +1717,20 @@ impl General {
                 Break::Phase(phase) => {
                     self.group_phase = phase;
                     self.emit(obs, Event::Phase { t, phase });
+                    // Sessions that start now share one wake channel, if the
+                    // window ends before any phase change (days 1–19 spread)
+                    // and the last cohort is spent.
+                    let cohort_lag = match self.cfg.wake {
+                        Wake::Lagged { max_lag }
+                            if phase == Phase::Spread
+                                && max_lag < 19.0 * DAY
+                                && self.cohort.as_ref().is_none_or(|c| c.asleep() == 0) =>
+                        {
+                            self.cohort_building = Some(Vec::new());
+                            Some(max_lag)
+                        }
+                        _ => None,
+                    };
                     // Pooled hosts first, in pool order: each is settled and
                     // enters the phase while its record is in cache.
                     let done = self.pool_enter_phase(phase, obs);
@@ -1697,6 +1748,12 @@ impl General {
                         .collect();
                     for h in hosts {
                         self.enter_phase(h, phase, obs);
+                    }
+                    if let (Some(max_lag), Some(b)) = (cohort_lag, self.cohort_building.take()) {
+                        self.cohort = (!b.is_empty()).then(|| {
+                            let e = exp1(&mut self.wake_rng);
+                            wake::Cohort::new(t.secs(), max_lag, &b, e)
+                        });
                     }
                 }
                 Break::RebootRate(r) => self.reboot_rate = r,
@@ -1733,6 +1790,11 @@ impl General {
             let Reverse(ev) = self.heap.pop().expect("peeked");
             self.counters.events += 1;
             self.scheduled(ev, obs);
+            return true;
+        }
+        if tw == Some(t_sched) {
+            self.counters.events += 1;
+            self.fire_cohort(obs);
             return true;
         }
         // At `stop`: pooled hosts' instance counts are brought up to date.
@@ -1780,6 +1842,44 @@ impl General {
                 return;
             }
         }
+    }
+
+    /// A thread of the wake cohort wakes ([`wake`]): one of the sleeping
+    /// threads, uniformly, so its session in proportion to its sleeping count.
+    fn fire_cohort<O: Observer>(&mut self, obs: &mut O) {
+        let c = self.cohort.as_mut().expect("a cohort with threads asleep");
+        let u = below_u64(&mut self.wake_rng, c.asleep());
+        let k = c.pick(u);
+        c.e = exp1(&mut self.wake_rng);
+        let (h, epoch) = c.hosts[k];
+        let i = h as usize;
+        // As a scheduled wake-up: stale if the infection is over, void if the
+        // host no longer spreads; either way its session ends.
+        let over = epoch != self.h[i].epoch
+            || self.h[i].state != HostState::Infected
+            || self.h[i].flags & flag::ASLEEP != 0
+            || self.phase_of(h, self.t.secs()) != Phase::Spread;
+        let c = self.cohort.as_mut().expect("drawn above");
+        if over {
+            c.drop_session(k);
+            return;
+        }
+        c.woke(k);
+        self.h[i].awake += 1;
+        // At its ceiling, the host's other threads change nothing but the
+        // count: count them awake now ([`wake`], "detached").
+        if !matches!(self.model, Model::Sequence(_)) && self.at_ceiling(h) {
+            let t = self.t.secs();
+            let c = self.cohort.as_mut().expect("drawn above");
+            self.h[i].awake += c.detach(k, t);
+        }
+        if self.h[i].flags & flag::POOLED != 0 {
+            return; // at its ceiling: see `scheduled`
+        }
+        if let Model::Sequence(r) = &mut self.model {
+            r.wake_one(h, &mut self.wake_rng);
+        }
+        self.refresh_weight(h, obs);
     }
 
     fn scheduled<O: Observer>(&mut self, ev: Sched, obs: &mut O) {
@@ -1910,6 +2010,30 @@ impl General {
                 pending_at[h as usize] = pt;
             }
         }
+        // Threads of detached wake sessions that are still asleep now
+        // ([`wake`]): drawn from a generator keyed by host and epoch.
+        let mut asleep = Vec::new();
+        if let Some(c) = &self.cohort {
+            for &(k, n, t_d) in &c.detached {
+                let (h, epoch) = c.hosts[k as usize];
+                let i = h as usize;
+                if epoch != self.h[i].epoch || self.h[i].state != HostState::Infected {
+                    continue;
+                }
+                let p = c.still_asleep(t_d, t);
+                if p > 0.0 {
+                    let mut rng = <Rng as rand::SeedableRng>::seed_from_u64(
+                        self.detached_key ^ pool_id(h, epoch) ^ t.to_bits().rotate_left(32),
+                    );
+                    let x = rand_distr::Binomial::new(n as u64, p).expect("p in [0, 1]");
+                    asleep.push((i, rng.sample(x) as u32));
+                }
+            }
+        }
+        let mut awake: Vec<u32> = self.h.iter().map(|x| x.awake).collect();
+        for (i, a) in asleep {
+            awake[i] -= a;
+        }
         let hosts = (0..self.n)
             .map(|i| {
                 let h = i as u32;
@@ -1917,7 +2041,7 @@ impl General {
                     addr: self.setup.population.addrs()[i],
                     state: self.h[i].state,
                     instances: self.h[i].instances,
-                    awake: self.h[i].awake,
+                    awake: awake[i],
                     thread_units: self.h[i].tu,
                     threads: self.h[i].threads,
                     traits: self.h[i].traits,
