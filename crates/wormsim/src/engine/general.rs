@@ -11,6 +11,8 @@
 //! - **Pooled re-infections** ([`pool`]): hosts an extra instance cannot speed
 //!   up leave the re-infection channel; their hits are settled, exactly, when
 //!   the engine next looks at them.
+//! - **The wake cohort** ([`wake`]): the right-clock hosts' thread wake-ups on
+//!   the 1st are one aggregate channel with hazard `K/(L − u)`.
 //! - **Scheduled host events** in a priority queue (next-reaction method):
 //!   phase changes of hosts with wrong clocks, thread wake-ups after dormancy
 //!   (sorted uniform lags generated one at a time), the end of an infection's
