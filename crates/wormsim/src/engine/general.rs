@@ -637,10 +637,9 @@ impl General {
         {
             return 0;
         }
-        let per_thread = self.h[i].tu;
-        let w = per_thread * self.h[i].awake as u64;
-        let w = match self.cfg.max_scan_multiple {
-            Some(m) => w.min((per_thread as f64 * self.h[i].threads as f64 * m) as u64),
+        let w = self.h[i].tu * self.h[i].awake as u64;
+        let w = match self.ceiling(h) {
+            Some(cap) => w.min(cap),
             None => w,
         };
         if self.ext.active {
@@ -932,20 +931,24 @@ impl General {
         {
             return false;
         }
-        let Some(m) = self.cfg.max_scan_multiple else {
-            return false;
-        };
-        let cap = (x.tu as f64 * x.threads as f64 * m) as u64;
-        x.w == cap && x.tu * x.awake as u64 >= cap
+        self.ceiling(h) == Some(x.w) && self.at_ceiling(h)
+    }
+
+    /// `h`'s weight ceiling (`max_scan_multiple` times its one-instance
+    /// weight) [rate units], if there is one.
+    #[inline]
+    fn ceiling(&self, h: u32) -> Option<u64> {
+        let x = &self.h[h as usize];
+        self.cfg
+            .max_scan_multiple
+            .map(|m| (x.tu as f64 * x.threads as f64 * m) as u64)
     }
 
     /// Whether `h`'s awake threads already reach its weight ceiling.
     fn at_ceiling(&self, h: u32) -> bool {
         let x = &self.h[h as usize];
-        match self.cfg.max_scan_multiple {
-            Some(m) => x.tu * x.awake as u64 >= (x.tu as f64 * x.threads as f64 * m) as u64,
-            None => false,
-        }
+        self.ceiling(h)
+            .is_some_and(|cap| x.tu * x.awake as u64 >= cap)
     }
 
     /// Pool `h` if it may be: it leaves the re-infection channel (if in it) and
@@ -1022,8 +1025,9 @@ impl General {
         false
     }
 
-    /// Take entry `p` out of the pool.
-    fn pool_remove(&mut self, p: usize) {
+    /// Take entry `p` out of the pool's entries (its host is still marked
+    /// pooled: see [`General::pool_release`]).
+    fn pool_take(&mut self, p: usize) -> pool::Entry {
         let e = self.pool.entries.swap_remove(p);
         if let Some(m) = self.pool.entries.get(p) {
             self.h[m.h as usize].ppos = p as u32;
@@ -1032,9 +1036,26 @@ impl General {
         if e.theta == f64::INFINITY {
             self.pool.full -= 1;
         }
-        let i = e.h as usize;
+        e
+    }
+
+    /// Settle entry `e`, taken out of the pool, and return its host to the
+    /// re-infection channel if it is below `max_instances`.
+    fn pool_release<O: Observer>(&mut self, mut e: pool::Entry, obs: &mut O) {
+        self.settle(&mut e, obs);
+        let (h, i) = (e.h, e.h as usize);
         self.h[i].flags &= !flag::POOLED;
         self.h[i].ppos = NO_HOST;
+        if self.h[i].instances < self.cfg.max_instances {
+            self.set_reinfectable(h, true);
+        }
+    }
+
+    /// Empty the pool; returns its entries (their hosts still marked pooled).
+    fn pool_take_all(&mut self) -> Vec<pool::Entry> {
+        self.pool.weight = 0;
+        self.pool.full = 0;
+        std::mem::take(&mut self.pool.entries)
     }
 
     /// If `h` is pooled, settle it and return it to the re-infection channel:
@@ -1043,12 +1064,8 @@ impl General {
         if self.h[h as usize].flags & flag::POOLED == 0 {
             return;
         }
-        let p = self.h[h as usize].ppos as usize;
-        self.pool_settle_entry(p, obs);
-        self.pool_remove(p);
-        if self.h[h as usize].instances < self.cfg.max_instances {
-            self.set_reinfectable(h, true);
-        }
+        let e = self.pool_take(self.h[h as usize].ppos as usize);
+        self.pool_release(e, obs);
     }
 
     /// Settle every pooled host up to now (the end of a run segment). They stay
@@ -1072,19 +1089,9 @@ impl General {
     /// touches every infected host (one pass in pool order, no position
     /// fix-ups).
     fn pool_dissolve<O: Observer>(&mut self, obs: &mut O) {
-        for p in 0..self.pool.entries.len() {
-            self.pool_settle_entry(p, obs);
-            let h = self.pool.entries[p].h;
-            let i = h as usize;
-            self.h[i].flags &= !flag::POOLED;
-            self.h[i].ppos = NO_HOST;
-            if self.h[i].instances < self.cfg.max_instances {
-                self.set_reinfectable(h, true);
-            }
+        for e in self.pool_take_all() {
+            self.pool_release(e, obs);
         }
-        self.pool.entries.clear();
-        self.pool.weight = 0;
-        self.pool.full = 0;
     }
 
     /// At a right-clock phase change: settle every pooled host and take it
@@ -1096,17 +1103,9 @@ impl General {
             return Vec::new();
         }
         let mut done = vec![0u64; self.n.div_ceil(64)];
-        let entries = std::mem::take(&mut self.pool.entries);
-        self.pool.weight = 0;
-        self.pool.full = 0;
-        for mut e in entries {
-            self.settle(&mut e, obs);
+        for e in self.pool_take_all() {
             let (h, i) = (e.h, e.h as usize);
-            self.h[i].flags &= !flag::POOLED;
-            self.h[i].ppos = NO_HOST;
-            if self.h[i].instances < self.cfg.max_instances {
-                self.set_reinfectable(h, true);
-            }
+            self.pool_release(e, obs);
             if self.wrong_clock(h) {
                 self.maybe_pool(h);
             } else {
@@ -1867,7 +1866,7 @@ impl General {
             return;
         }
         c.woke(k);
-        self.h[i].awake += 1;
+        self.wake_thread(h, obs);
         // At its ceiling, the host's other threads change nothing but the
         // count: count them awake now ([`wake`], "detached").
         if !matches!(self.model, Model::Sequence(_)) && self.at_ceiling(h) {
@@ -1875,8 +1874,16 @@ impl General {
             let c = self.cohort.as_mut().expect("drawn above");
             self.h[i].awake += c.detach(k, t);
         }
-        if self.h[i].flags & flag::POOLED != 0 {
-            return; // at its ceiling: see `scheduled`
+    }
+
+    /// One sleeping thread of spreading host `h` wakes.
+    fn wake_thread<O: Observer>(&mut self, h: u32, obs: &mut O) {
+        self.h[h as usize].awake += 1;
+        if self.h[h as usize].flags & flag::POOLED != 0 {
+            // A pooled host is at its weight ceiling: one more awake thread
+            // changes nothing but the count (which its pooled hits add to as
+            // well, in any order), so it stays pooled.
+            return;
         }
         if let Model::Sequence(r) = &mut self.model {
             r.wake_one(h, &mut self.wake_rng);
@@ -1893,19 +1900,10 @@ impl General {
         if ev.epoch != self.h[i].epoch || self.h[i].state != HostState::Infected {
             return; // stale: the infection it belonged to is over
         }
-        if let Kind::Wake { start, lag, left } = ev.kind {
-            if self.h[i].flags & flag::POOLED != 0 {
-                // A pooled host is spreading, awake and at its weight ceiling:
-                // one more awake thread changes nothing but the count (which
-                // its pooled hits add to as well, in any order).
-                self.h[i].awake += 1;
-                if let Wake::Lagged { max_lag } = self.cfg.wake {
-                    self.schedule_wake(h, start, lag, left, max_lag);
-                }
-                return;
-            }
+        // A wake-up leaves a pooled host pooled ([`General::wake_thread`]).
+        if !matches!(ev.kind, Kind::Wake { .. }) {
+            self.unpool(h, obs);
         }
-        self.unpool(h, obs);
         match ev.kind {
             Kind::HostPhase => {
                 let phase = self.phase_of(h, self.t.secs());
@@ -1920,11 +1918,7 @@ impl General {
                 {
                     return;
                 }
-                self.h[i].awake += 1;
-                if let Model::Sequence(r) = &mut self.model {
-                    r.wake_one(h, &mut self.wake_rng);
-                }
-                self.refresh_weight(h, obs);
+                self.wake_thread(h, obs);
                 if let Wake::Lagged { max_lag } = self.cfg.wake {
                     self.schedule_wake(h, start, lag, left, max_lag);
                 }
@@ -2014,7 +2008,7 @@ impl General {
         }
         // Threads of detached wake sessions that are still asleep now
         // ([`wake`]): drawn from a generator keyed by host and epoch.
-        let mut asleep = Vec::new();
+        let mut asleep: Vec<(usize, u32)> = Vec::new();
         if let Some(c) = &self.cohort {
             for &(k, n, t_d) in &c.detached {
                 let (h, epoch) = c.hosts[k as usize];
@@ -2032,18 +2026,14 @@ impl General {
                 }
             }
         }
-        let mut awake: Vec<u32> = self.h.iter().map(|x| x.awake).collect();
-        for (i, a) in asleep {
-            awake[i] -= a;
-        }
-        let hosts = (0..self.n)
+        let mut hosts: Vec<HostSnapshot> = (0..self.n)
             .map(|i| {
                 let h = i as u32;
                 HostSnapshot {
                     addr: self.setup.population.addrs()[i],
                     state: self.h[i].state,
                     instances: self.h[i].instances,
-                    awake: awake[i],
+                    awake: self.h[i].awake,
                     thread_units: self.h[i].tu,
                     threads: self.h[i].threads,
                     traits: self.h[i].traits,
@@ -2063,6 +2053,9 @@ impl General {
                 }
             })
             .collect();
+        for (i, a) in asleep {
+            hosts[i].awake -= a;
+        }
         Ok(Checkpoint {
             time: SimTime(t),
             space_bits: self.cfg.bits,
