@@ -183,11 +183,11 @@ bin = 600
     wormsim::scenario::Scenario::from_str("pooled.toml", text).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// What one run of [`pooled_scenario`] reports.
+/// What one run of a pooled-re-infection scenario reports.
 struct Pooled {
     /// Instances added.
     added: u64,
-    /// Of them, in series bins ending by 23:00.
+    /// Of them, in the series bins of the run's time window.
     early: u64,
     /// Flood bytes at the target.
     bytes: f64,
@@ -196,14 +196,31 @@ struct Pooled {
     per_bin: Vec<u32>,
     /// Instances settled from the pool (general engine).
     pooled: u64,
+    /// Infections, re-infections after reboots included.
+    infections: u64,
 }
 
+/// One statistic of a [`Pooled`] run.
+type Stat = fn(&Pooled) -> f64;
+
+fn stat(v: &[Pooled], f: Stat) -> Vec<f64> {
+    v.iter().map(f).collect()
+}
+
+fn stat_mean(v: &[Pooled], f: Stat) -> f64 {
+    stat(v, f).iter().sum::<f64>() / v.len() as f64
+}
+
+/// One run with a series and a flood meter, stopped at `split` and resumed if
+/// given; `early` counts the instances added in the series bins that end in
+/// `(window.0, window.1]`.
 fn pooled_run(
     s: &wormsim::scenario::Scenario,
     engine: EngineChoice,
     seed: u64,
     r: u64,
     split: Option<wormsim::time::SimTime>,
+    window: (wormsim::time::SimTime, wormsim::time::SimTime),
 ) -> Pooled {
     use wormsim::observe::{Series, flood::FloodMeter};
     let mut sim = Simulation::new(s, seed, r, engine).expect("setup");
@@ -214,11 +231,10 @@ fn pooled_run(
     }
     sim.run(&mut (&mut series, &mut meter));
     meter.finish();
-    let eleven = wormsim::time::SimTime::from_ymd(2001, 7, 19).plus(23.0 * 3600.0);
     let rows = series.rows();
     let early: u64 = rows
         .iter()
-        .filter(|x| x.time <= eleven)
+        .filter(|x| x.time > window.0 && x.time <= window.1)
         .map(|x| x.instances_added as u64)
         .sum();
     let per_bin: Vec<u32> = rows.iter().map(|x| x.instances_added).collect();
@@ -235,25 +251,30 @@ fn pooled_run(
         ever: sim.view().ever_infected,
         per_bin,
         pooled: c.pooled_instances,
+        infections: c.infections,
     }
+}
+
+/// The series bins ending from the start of [`pooled_scenario`] to 23:00.
+fn by_eleven(s: &wormsim::scenario::Scenario) -> (wormsim::time::SimTime, wormsim::time::SimTime) {
+    let eleven = wormsim::time::SimTime::from_ymd(2001, 7, 19).plus(23.0 * 3600.0);
+    (s.start, eleven)
 }
 
 #[test]
 fn pooled_reinfections_match_reference() {
-    type Stat = fn(&Pooled) -> f64;
     let s = pooled_scenario();
+    let w = by_eleven(&s);
     let general: Vec<Pooled> = (0..RUNS)
-        .map(|r| pooled_run(&s, EngineChoice::Auto, 21, r, None))
+        .map(|r| pooled_run(&s, EngineChoice::Auto, 21, r, None, w))
         .collect();
     let reference: Vec<Pooled> = (0..RUNS)
-        .map(|r| pooled_run(&s, EngineChoice::Reference, 22, r, None))
+        .map(|r| pooled_run(&s, EngineChoice::Reference, 22, r, None, w))
         .collect();
-    let col = |v: &[Pooled], f: Stat| v.iter().map(f).collect::<Vec<f64>>();
-    let mean = |v: &[Pooled], f: Stat| col(v, f).iter().sum::<f64>() / v.len() as f64;
-    let added = mean(&general, |x| x.added as f64);
-    let early = mean(&general, |x| x.early as f64);
-    let ever = mean(&general, |x| x.ever as f64);
-    let pooled = mean(&general, |x| x.pooled as f64);
+    let added = stat_mean(&general, |x| x.added as f64);
+    let early = stat_mean(&general, |x| x.early as f64);
+    let ever = stat_mean(&general, |x| x.ever as f64);
+    let pooled = stat_mean(&general, |x| x.pooled as f64);
     eprintln!(
         "general: mean instances added {added:.1} ({early:.1} by 23:00, {pooled:.1} from the pool), ever infected {ever:.1}"
     );
@@ -278,8 +299,8 @@ fn pooled_reinfections_match_reference() {
     for (what, f) in stats {
         assert_same_distribution(
             &format!("pooled re-infection: {what}"),
-            &col(&general, f),
-            &col(&reference, f),
+            &stat(&general, f),
+            &stat(&reference, f),
         );
     }
 }
@@ -321,36 +342,16 @@ bin = 600
     let s = wormsim::scenario::Scenario::from_str("pooled-wake.toml", text)
         .unwrap_or_else(|e| panic!("{e}"));
     let aug1 = wormsim::time::SimTime::from_ymd(2001, 8, 1);
-    let one = aug1.plus(3600.0);
-    let run = |engine: EngineChoice, seed: u64, r: u64| -> (f64, f64, f64, f64) {
-        use wormsim::observe::Series;
-        let mut sim = Simulation::new(&s, seed, r, engine).expect("setup");
-        let mut series = Series::new(s.start, s.end, s.output.bin);
-        sim.run(&mut series);
-        let early: u32 = series
-            .rows()
-            .iter()
-            .filter(|x| x.time > aug1 && x.time <= one)
-            .map(|x| x.instances_added)
-            .sum();
-        let c = sim.counters();
-        (
-            c.instances_added as f64,
-            early as f64,
-            c.infections as f64,
-            c.pooled_instances as f64,
-        )
-    };
-    let general: Vec<_> = (0..RUNS)
-        .map(|r| run(EngineChoice::General, 31, r))
+    let w = (aug1, aug1.plus(3600.0));
+    let general: Vec<Pooled> = (0..RUNS)
+        .map(|r| pooled_run(&s, EngineChoice::General, 31, r, None, w))
         .collect();
-    let reference: Vec<_> = (0..RUNS)
-        .map(|r| run(EngineChoice::Reference, 32, r))
+    let reference: Vec<Pooled> = (0..RUNS)
+        .map(|r| pooled_run(&s, EngineChoice::Reference, 32, r, None, w))
         .collect();
-    let mean = |v: &[(f64, f64, f64, f64)], k: usize| {
-        v.iter().map(|x| [x.0, x.1, x.2, x.3][k]).sum::<f64>() / v.len() as f64
-    };
-    let (added, early, pooled) = (mean(&general, 0), mean(&general, 1), mean(&general, 3));
+    let added = stat_mean(&general, |x| x.added as f64);
+    let early = stat_mean(&general, |x| x.early as f64);
+    let pooled = stat_mean(&general, |x| x.pooled as f64);
     eprintln!(
         "general: mean instances added {added:.1} ({early:.1} on 1 August before 01:00, {pooled:.1} pooled)"
     );
@@ -359,17 +360,18 @@ bin = 600
         early > 10.0 && early < added - 10.0,
         "{early} of {added} on 1 August before 01:00"
     );
-    for (k, what) in [
-        (0, "instances added"),
-        (1, "instances added 00:00-01:00 on 1 August"),
-        (2, "infections"),
-    ] {
-        let col =
-            |v: &[(f64, f64, f64, f64)]| v.iter().map(|x| [x.0, x.1, x.2][k]).collect::<Vec<_>>();
+    let stats: [(&str, Stat); 3] = [
+        ("instances added", |x| x.added as f64),
+        ("instances added 00:00-01:00 on 1 August", |x| {
+            x.early as f64
+        }),
+        ("infections", |x| x.infections as f64),
+    ];
+    for (what, f) in stats {
         assert_same_distribution(
             &format!("pooled, lagged wake: {what}"),
-            &col(&general),
-            &col(&reference),
+            &stat(&general, f),
+            &stat(&reference, f),
         );
     }
 }
@@ -382,8 +384,8 @@ fn pooled_run_stopped_and_resumed_is_the_same_run() {
     let s = pooled_scenario();
     let mid = wormsim::time::SimTime::from_ymd(2001, 7, 19).plus(22.5 * 3600.0);
     for r in 0..5 {
-        let a = pooled_run(&s, EngineChoice::General, 3, r, None);
-        let b = pooled_run(&s, EngineChoice::General, 3, r, Some(mid));
+        let a = pooled_run(&s, EngineChoice::General, 3, r, None, by_eleven(&s));
+        let b = pooled_run(&s, EngineChoice::General, 3, r, Some(mid), by_eleven(&s));
         assert!(a.pooled > 0, "nothing pooled: a weak test");
         assert_eq!(a.added, b.added);
         assert_eq!(a.per_bin, b.per_bin, "instances per bin");
