@@ -641,11 +641,11 @@ impl Simulation {
                 Engine::Reference(reference::Reference::new(scenario, setup, &streams))
             }
             EngineChoice::General => {
-                Engine::General(general::General::new(scenario, setup, &streams))
+                Engine::General(general::General::new(scenario, setup, &streams)?)
             }
             EngineChoice::Auto => match Plan::select(scenario) {
                 Plan::FastSi => Engine::Fast(fast::FastSi::new(scenario, setup, &streams)),
-                Plan::General => Engine::General(general::General::new(scenario, setup, &streams)),
+                Plan::General => Engine::General(general::General::new(scenario, setup, &streams)?),
             },
         };
         Ok(Simulation {

@@ -143,22 +143,27 @@ struct Host {
     /// Position in the set of its state ([`General::susceptible`] under
     /// uniform scanning, [`General::infected`], [`General::crashed`]).
     ipos: u32,
-    /// Position in [`General::reinfectable`], [`NO_HOST`] if not in it.
+    /// Position in the pool's entries if [`flag::POOLED`], else in
+    /// [`General::reinfectable`]; [`NO_HOST`] if in neither (a pooled host
+    /// is never reinfectable, so one field serves both).
     rpos: u32,
-    /// Position in the pool's entries, if [`flag::POOLED`].
-    ppos: u32,
-    /// Scanning threads per instance.
-    threads: u16,
+    /// Scanning threads per instance, as an index into
+    /// [`General::thread_counts`].
+    tclass: u8,
     state: HostState,
     /// Engine flags ([`flag`]).
     flags: u8,
     instances: u8,
-    /// Trait bits of the setup ([`trait_bit`]).
-    traits: u8,
 }
 
-/// Per-host infection record.
+// 40 bytes: the hot array of 10 million hosts is 400 MB (bench/RESULTS.md,
+// "Memory per host").
+const _: () = assert!(std::mem::size_of::<Host>() == 40);
+
+/// Per-host infection record (20 bytes: packed to 4-byte alignment, its
+/// fields are only ever copied, never borrowed).
 #[derive(Clone, Copy, Debug)]
+#[repr(C, packed(4))]
 struct Record {
     /// First infection time [s], NaN if never.
     first_at: f64,
@@ -166,6 +171,25 @@ struct Record {
     infected_at: f64,
     /// First infector, [`NO_HOST`] for a seed or never.
     first_by: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<Record>() == 20);
+
+/// A patch install: time [s] and host (12 bytes, packed like [`Record`]).
+/// The download time is not kept: a checkpoint replays it ([`PatchReplay`]).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, packed(4))]
+struct Install {
+    t: f64,
+    h: u32,
+}
+
+/// What a checkpoint needs to recompute the patch download times of the
+/// installs still queued: the patch stream as it was at the start.
+struct PatchReplay {
+    rng: Rng,
+    schedule: crate::schedule::RateSchedule,
+    start: SimTime,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -318,9 +342,13 @@ pub struct General {
     /// Key of the checkpoint draws for detached wake sessions.
     detached_key: u64,
     model: Model,
-    /// Patch installs: (install time, host, download time), sorted.
-    patch_queue: Vec<(f64, u32, f64)>,
+    /// Patch installs, sorted by time (then host).
+    patch_queue: Vec<Install>,
     next_patch: usize,
+    /// For a checkpoint: the download times of the queued installs.
+    patch_replay: Option<Box<PatchReplay>>,
+    /// The distinct numbers of scanning threads per instance ([`Host::tclass`]).
+    thread_counts: Vec<u16>,
     heap: BinaryHeap<Reverse<Sched>>,
     seq: u64,
     breaks: Vec<(SimTime, Break)>,
@@ -373,7 +401,10 @@ fn month_start(local: f64) -> f64 {
 }
 
 impl General {
-    pub fn new(s: &Scenario, setup: Setup, streams: &Streams) -> Self {
+    /// # Errors
+    /// More than 256 distinct numbers of threads per instance (only a
+    /// checkpoint can carry them).
+    pub fn new(s: &Scenario, mut setup: Setup, streams: &Streams) -> Result<Self, SetupError> {
         let n = setup.population.len();
         let cfg = Cfg {
             bits: s.space_bits,
@@ -416,7 +447,8 @@ impl General {
             }
         };
         // Patch installs: download time from the hazard, plus the testing lag.
-        let mut patch_queue = Vec::new();
+        let mut patch_queue: Vec<Install> = Vec::new();
+        let mut patch_replay = None;
         let pending: Vec<(u32, f64)> = setup
             .checkpoint
             .as_ref()
@@ -424,6 +456,13 @@ impl General {
             .unwrap_or_default();
         if !s.defense.patch.is_zero() {
             let mut rng = streams.stream(stream::PATCH);
+            patch_replay = Some(Box::new(PatchReplay {
+                rng: rng.clone(),
+                schedule: s.defense.patch.clone(),
+                start: s.start,
+            }));
+            // Capacity for every host: the pages never written stay unmapped.
+            patch_queue.reserve_exact(n);
             let mut lag_rng = streams.stream(stream::PATCH_LAG);
             for h in 0..n as u32 {
                 let download = s.defense.patch.inverse_cumulative(s.start, exp1(&mut rng));
@@ -438,7 +477,7 @@ impl General {
                 };
                 let t = download.plus(lag);
                 if t <= s.end {
-                    patch_queue.push((t.secs(), h, download.secs()));
+                    patch_queue.push(Install { t: t.secs(), h });
                 }
             }
         }
@@ -448,16 +487,18 @@ impl General {
             for &(h, _) in &pending {
                 has[h as usize] = true;
             }
-            patch_queue.retain(|&(_, h, _)| !has[h as usize]);
-            let start = s.start.secs();
+            patch_queue.retain(|x| !has[x.h as usize]);
             patch_queue.extend(
                 pending
                     .iter()
                     .filter(|p| p.1 <= s.end.secs())
-                    .map(|&(h, t)| (t, h, start)),
+                    .map(|&(h, t)| Install { t, h }),
             );
         }
-        patch_queue.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        patch_queue.sort_unstable_by(|a, b| {
+            let (ta, tb, ha, hb) = (a.t, b.t, a.h, b.h);
+            ta.total_cmp(&tb).then(ha.cmp(&hb))
+        });
         let mut breaks: Vec<(SimTime, Break)> = super::phase_breakpoints(s)
             .into_iter()
             .map(|(t, p)| (t, Break::Phase(p)))
@@ -477,25 +518,45 @@ impl General {
         breaks.extend(strategy::Ext::breaks(s));
         breaks.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
         let group_dead = s.worm.drop_dead.is_some_and(|d| s.start >= d);
+        // The per-host scan rates and thread counts move into the host
+        // records; the setup keeps its trait bits (one byte per host, read
+        // where the host record may not be in cache).
+        let mut thread_counts: Vec<u16> = Vec::new();
+        let mut h = Vec::with_capacity(n);
+        for (&tu, &threads) in setup.thread_units.iter().zip(&setup.threads) {
+            let c = match thread_counts.iter().position(|&x| x == threads) {
+                Some(c) => c,
+                None => {
+                    thread_counts.push(threads);
+                    thread_counts.len() - 1
+                }
+            };
+            let tclass = u8::try_from(c).map_err(|_| {
+                SetupError::Unsupported(
+                    "more than 256 distinct numbers of threads per worm instance (from a \
+                     checkpoint); the general engine keeps at most 256"
+                        .into(),
+                )
+            })?;
+            h.push(Host {
+                tu,
+                w: 0,
+                awake: 0,
+                epoch: 0,
+                spos: 0,
+                ipos: NO_HOST,
+                rpos: NO_HOST,
+                tclass,
+                state: HostState::Susceptible,
+                flags: 0,
+                instances: 0,
+            });
+        }
+        setup.thread_units = Vec::new();
+        setup.threads = Vec::new();
         let mut g = General {
             n,
-            h: (0..n)
-                .map(|i| Host {
-                    tu: setup.thread_units[i],
-                    w: 0,
-                    awake: 0,
-                    epoch: 0,
-                    spos: 0,
-                    ipos: NO_HOST,
-                    rpos: NO_HOST,
-                    ppos: NO_HOST,
-                    threads: setup.threads[i],
-                    state: HostState::Susceptible,
-                    flags: 0,
-                    instances: 0,
-                    traits: setup.flags[i],
-                })
-                .collect(),
+            h,
             records: vec![
                 Record {
                     first_at: f64::NAN,
@@ -520,6 +581,8 @@ impl General {
             model,
             patch_queue,
             next_patch: 0,
+            patch_replay,
+            thread_counts,
             heap: BinaryHeap::new(),
             seq: 0,
             breaks,
@@ -554,9 +617,12 @@ impl General {
             && g.cfg.max_instances > 1
             && g.cfg.max_scan_multiple.is_some()
             && !g.ext.active;
-        g
+        Ok(g)
     }
 
+    /// The setup this engine started from. Its per-host `thread_units` and
+    /// `threads` have moved into the engine's host records and are empty
+    /// here; the population, trait bits, clocks and seeds remain.
     pub fn setup(&self) -> &Setup {
         &self.setup
     }
@@ -566,6 +632,18 @@ impl General {
     }
 
     // ----- host clock -------------------------------------------------------
+
+    /// Scanning threads per instance of `h`.
+    #[inline]
+    fn threads(&self, i: usize) -> u32 {
+        self.thread_counts[self.h[i].tclass as usize] as u32
+    }
+
+    /// Trait bits of `h` ([`trait_bit`]).
+    #[inline]
+    fn traits(&self, h: u32) -> u8 {
+        self.setup.flags[h as usize]
+    }
 
     fn wrong_clock(&self, h: u32) -> bool {
         // The setup's one byte per host stays in cache; the host record may not.
@@ -690,7 +768,7 @@ impl General {
             return;
         }
         self.scan.set(&mut self.h, h, new);
-        if self.h[h as usize].rpos != NO_HOST {
+        if self.in_reinfectable(h) {
             self.reinfectable_weight = self.reinfectable_weight - old + new;
         }
         match &mut self.model {
@@ -893,11 +971,23 @@ impl General {
         }
     }
 
+    /// Whether `h` is in [`General::reinfectable`] (its `rpos` is a pool
+    /// position instead while it is pooled).
+    #[inline]
+    fn in_reinfectable(&self, h: u32) -> bool {
+        let x = &self.h[h as usize];
+        x.rpos != NO_HOST && x.flags & flag::POOLED == 0
+    }
+
     fn set_reinfectable(&mut self, h: u32, on: bool) {
-        let is = self.h[h as usize].rpos != NO_HOST;
+        let is = self.in_reinfectable(h);
         if on == is {
             return;
         }
+        debug_assert!(
+            self.h[h as usize].flags & flag::POOLED == 0,
+            "a pooled host is never reinfectable"
+        );
         let w = self.h[h as usize].w;
         if on {
             self.join(SetId::Reinfectable, h);
@@ -941,7 +1031,7 @@ impl General {
         let x = &self.h[h as usize];
         self.cfg
             .max_scan_multiple
-            .map(|m| (x.tu as f64 * x.threads as f64 * m) as u64)
+            .map(|m| (x.tu as f64 * self.threads(h as usize) as f64 * m) as u64)
     }
 
     /// Whether `h`'s awake threads already reach its weight ceiling.
@@ -967,7 +1057,7 @@ impl General {
             self.t.secs().to_bits(),
         );
         self.h[i].flags |= flag::POOLED;
-        self.h[i].ppos = self.pool.entries.len() as u32;
+        self.h[i].rpos = self.pool.entries.len() as u32;
         self.pool.entries.push(pool::Entry {
             theta: self.pool.clock(w) + e,
             w,
@@ -1000,7 +1090,7 @@ impl General {
         while theta <= clock {
             let t = self.pool.hit_time(theta, e.w, &mut k_lo, now);
             self.h[i].instances += 1;
-            self.h[i].awake += self.h[i].threads as u32;
+            self.h[i].awake += self.threads(i);
             self.counters.instances_added += 1;
             self.counters.pooled_instances += 1;
             self.emit(
@@ -1030,7 +1120,7 @@ impl General {
     fn pool_take(&mut self, p: usize) -> pool::Entry {
         let e = self.pool.entries.swap_remove(p);
         if let Some(m) = self.pool.entries.get(p) {
-            self.h[m.h as usize].ppos = p as u32;
+            self.h[m.h as usize].rpos = p as u32;
         }
         self.pool.weight -= e.w;
         if e.theta == f64::INFINITY {
@@ -1045,7 +1135,7 @@ impl General {
         self.settle(&mut e, obs);
         let (h, i) = (e.h, e.h as usize);
         self.h[i].flags &= !flag::POOLED;
-        self.h[i].ppos = NO_HOST;
+        self.h[i].rpos = NO_HOST;
         if self.h[i].instances < self.cfg.max_instances {
             self.set_reinfectable(h, true);
         }
@@ -1064,7 +1154,7 @@ impl General {
         if self.h[h as usize].flags & flag::POOLED == 0 {
             return;
         }
-        let e = self.pool_take(self.h[h as usize].ppos as usize);
+        let e = self.pool_take(self.h[h as usize].rpos as usize);
         self.pool_release(e, obs);
     }
 
@@ -1200,7 +1290,7 @@ impl General {
                 self.h[i].awake = 0;
             }
             Wake::Lagged { max_lag } => {
-                let total = self.h[i].threads as u32 * self.h[i].instances as u32;
+                let total = self.threads(i) * self.h[i].instances as u32;
                 self.h[i].awake = 0;
                 if let Some(b) = &mut self.cohort_building {
                     b.push((h, self.h[i].epoch, total as u64));
@@ -1302,10 +1392,11 @@ impl General {
         self.h[i].awake = if phase == Phase::Dormant {
             0
         } else {
-            self.h[i].threads as u32
+            self.threads(i)
         };
+        let threads = self.threads(i);
         if let Model::Sequence(r) = &mut self.model {
-            r.add_instance(h, self.h[i].threads as u32, self.h[i].awake, t);
+            r.add_instance(h, threads, self.h[i].awake, t);
         }
         self.ext_on_infect(h, by, first);
         if self.pooling {
@@ -1323,7 +1414,7 @@ impl General {
             self.schedule(t + life, h, Kind::Lifetime);
         }
         if let Some(d) = self.cfg.deface {
-            if self.h[i].traits & trait_bit::ENGLISH != 0 && self.h[i].flags & flag::DEFACED == 0 {
+            if self.traits(h) & trait_bit::ENGLISH != 0 && self.h[i].flags & flag::DEFACED == 0 {
                 self.h[i].flags |= flag::DEFACED;
                 self.defaced += 1;
                 self.emit(
@@ -1346,7 +1437,7 @@ impl General {
         self.counters.instances_added += 1;
         let t = self.t.secs();
         let phase = self.phase_of(h, t);
-        let threads = self.h[i].threads as u32;
+        let threads = self.threads(i);
         // The new instance's threads start at once (they were never asleep),
         // unless the host's calendar says sleep.
         let new_awake = if phase == Phase::Dormant { 0 } else { threads };
@@ -1439,7 +1530,7 @@ impl General {
 
     /// A probe from `by` reached susceptible `h`.
     fn hit_susceptible<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
-        if self.cfg.nt4_crash && self.h[h as usize].traits & trait_bit::NT4 != 0 {
+        if self.cfg.nt4_crash && self.traits(h) & trait_bit::NT4 != 0 {
             self.remove_susceptible(h);
             self.h[h as usize].state = HostState::Crashed;
             self.record_crash(h, by, obs);
@@ -1555,10 +1646,11 @@ impl General {
                     self.join(SetId::Infected, h);
                     self.records[i].infected_at = hs.infected_at;
                     self.h[i].instances = hs.instances.max(1);
-                    let total = self.h[i].threads as u32 * self.h[i].instances as u32;
+                    let total = self.threads(i) * self.h[i].instances as u32;
                     self.h[i].awake = hs.awake.min(total);
+                    let threads = self.threads(i);
                     if let Model::Sequence(r) = &mut self.model {
-                        r.add_instance(h, self.h[i].threads as u32, self.h[i].awake, t);
+                        r.add_instance(h, threads, self.h[i].awake, t);
                     }
                     if self.h[i].instances < self.cfg.max_instances {
                         self.set_reinfectable(h, true);
@@ -1610,7 +1702,7 @@ impl General {
             _ => None,
         };
         let tp = match self.patch_queue.get(self.next_patch) {
-            Some(&(tp, _, _)) if SimTime(tp) <= stop => Some(SimTime(tp)),
+            Some(x) if SimTime(x.t) <= stop => Some(SimTime(x.t)),
             _ => None,
         };
         let th = match self.heap.peek() {
@@ -1781,7 +1873,7 @@ impl General {
             return true;
         }
         if tp == Some(t_sched) {
-            let (_, h, _) = self.patch_queue[self.next_patch];
+            let h = self.patch_queue[self.next_patch].h;
             self.next_patch += 1;
             self.counters.events += 1;
             self.patch(h, obs);
@@ -1978,6 +2070,29 @@ impl General {
         self.counters
     }
 
+    /// Each host's patch download time [s], as drawn at the start (the
+    /// scenario's start for an install pending in the checkpoint it started
+    /// from); NaN without patching.
+    fn patch_downloads(&self) -> Vec<f64> {
+        let mut d = vec![f64::NAN; self.n];
+        let Some(r) = &self.patch_replay else {
+            return d;
+        };
+        let mut rng = r.rng.clone();
+        for x in &mut d {
+            *x = r
+                .schedule
+                .inverse_cumulative(r.start, exp1(&mut rng))
+                .secs();
+        }
+        if let Some(ck) = &self.setup.checkpoint {
+            for (h, _) in ck.pending_patches(&self.setup.population) {
+                d[h as usize] = r.start.secs();
+            }
+        }
+        d
+    }
+
     /// The state now, for a later scenario to start from.
     ///
     /// # Errors
@@ -2000,9 +2115,10 @@ impl General {
         // Installs whose download has happened but whose testing lag has not
         // run out are pending: the next scenario keeps them and draws fresh
         // downloads for everyone else.
+        let downloads = self.patch_downloads();
         let mut pending_at = vec![f64::NAN; self.n];
-        for &(pt, h, dl) in &self.patch_queue[self.next_patch..] {
-            if dl <= t {
+        for &Install { t: pt, h } in &self.patch_queue[self.next_patch..] {
+            if downloads[h as usize] <= t {
                 pending_at[h as usize] = pt;
             }
         }
@@ -2035,8 +2151,8 @@ impl General {
                     instances: self.h[i].instances,
                     awake: self.h[i].awake,
                     thread_units: self.h[i].tu,
-                    threads: self.h[i].threads,
-                    traits: self.h[i].traits,
+                    threads: self.thread_counts[self.h[i].tclass as usize],
+                    traits: self.traits(h),
                     clock_offset: self.setup.clock_offset(h),
                     backdoor: self.h[i].flags & flag::BACKDOOR != 0,
                     defaced: self.h[i].flags & flag::DEFACED != 0,

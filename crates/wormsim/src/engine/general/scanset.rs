@@ -165,12 +165,10 @@ mod tests {
                 spos: 0,
                 ipos: crate::engine::NO_HOST,
                 rpos: crate::engine::NO_HOST,
-                ppos: crate::engine::NO_HOST,
-                threads: 1,
+                tclass: 0,
                 state: HostState::Susceptible,
                 flags: 0,
                 instances: 0,
-                traits: 0,
             })
             .collect()
     }

@@ -244,7 +244,9 @@ impl General {
 
     /// The rate at which `h` sends probes when it scans [probes/s].
     fn sending_rate(&self, h: u32) -> f64 {
-        let r = self.setup.rate(h);
+        let i = h as usize;
+        let r =
+            (self.h[i].tu * self.threads(i) as u64) as f64 / crate::engine::RATE_UNITS_PER_PROBE;
         match self.ext.throttle_rate {
             Some(k) if self.ext.is_throttled(h) => r.min(k),
             _ => r,
