@@ -6,6 +6,7 @@
 
 mod beyond;
 mod calendar;
+mod checkpoint;
 mod determinism;
 mod exactness;
 mod family;
