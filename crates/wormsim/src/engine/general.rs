@@ -185,10 +185,11 @@ struct Install {
 }
 
 /// What a checkpoint needs to recompute the patch download times of the
-/// installs still queued: the patch stream as it was at the start.
+/// installs still queued: the patch stream as it was at the start (if the
+/// scenario patches), and the start (the download time of an install pending
+/// in the checkpoint the run started from).
 struct PatchReplay {
-    rng: Rng,
-    schedule: crate::schedule::RateSchedule,
+    stream: Option<(Rng, crate::schedule::RateSchedule)>,
     start: SimTime,
 }
 
@@ -346,7 +347,7 @@ pub struct General {
     patch_queue: Vec<Install>,
     next_patch: usize,
     /// For a checkpoint: the download times of the queued installs.
-    patch_replay: Option<Box<PatchReplay>>,
+    patch_replay: Box<PatchReplay>,
     /// The distinct numbers of scanning threads per instance ([`Host::tclass`]).
     thread_counts: Vec<u16>,
     heap: BinaryHeap<Reverse<Sched>>,
@@ -448,7 +449,10 @@ impl General {
         };
         // Patch installs: download time from the hazard, plus the testing lag.
         let mut patch_queue: Vec<Install> = Vec::new();
-        let mut patch_replay = None;
+        let mut patch_replay = Box::new(PatchReplay {
+            stream: None,
+            start: s.start,
+        });
         let pending: Vec<(u32, f64)> = setup
             .checkpoint
             .as_ref()
@@ -456,11 +460,7 @@ impl General {
             .unwrap_or_default();
         if !s.defense.patch.is_zero() {
             let mut rng = streams.stream(stream::PATCH);
-            patch_replay = Some(Box::new(PatchReplay {
-                rng: rng.clone(),
-                schedule: s.defense.patch.clone(),
-                start: s.start,
-            }));
+            patch_replay.stream = Some((rng.clone(), s.defense.patch.clone()));
             // Capacity for every host: the pages never written stay unmapped.
             patch_queue.reserve_exact(n);
             let mut lag_rng = streams.stream(stream::PATCH_LAG);
@@ -2081,18 +2081,15 @@ impl General {
 
     /// Each host's patch download time [s], as drawn at the start (the
     /// scenario's start for an install pending in the checkpoint it started
-    /// from); NaN without patching.
+    /// from); NaN for the others without patching.
     fn patch_downloads(&self) -> Vec<f64> {
+        let r = &self.patch_replay;
         let mut d = vec![f64::NAN; self.n];
-        let Some(r) = &self.patch_replay else {
-            return d;
-        };
-        let mut rng = r.rng.clone();
-        for x in &mut d {
-            *x = r
-                .schedule
-                .inverse_cumulative(r.start, exp1(&mut rng))
-                .secs();
+        if let Some((rng, schedule)) = &r.stream {
+            let mut rng = rng.clone();
+            for x in &mut d {
+                *x = schedule.inverse_cumulative(r.start, exp1(&mut rng)).secs();
+            }
         }
         if let Some(ck) = &self.setup.checkpoint {
             for (h, _) in ck.pending_patches(&self.setup.population) {

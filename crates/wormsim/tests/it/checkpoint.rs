@@ -181,3 +181,62 @@ fn a_run_chained_through_a_checkpoint_has_the_law_of_the_unbroken_run() {
         assert_same_distribution(&format!("chained at 02:00 on 1 August: {what}"), &a, &b);
     }
 }
+
+/// An install pending in the checkpoint a run started from stays pending in
+/// the checkpoint that run saves, until it happens, even if the run's own
+/// scenario does not patch.
+#[test]
+fn pending_installs_survive_a_second_checkpoint() {
+    let s = Scenario::from_str("chain.toml", TEXT).unwrap_or_else(|e| panic!("{e}"));
+    let t = SimTime::from_ymd(2001, 8, 1).plus(2.0 * 3600.0);
+    let t2 = SimTime::from_ymd(2001, 8, 1).plus(4.0 * 3600.0);
+    for patching in ["rate = 0.05", "rate = 0.0"] {
+        let text = TEXT
+            .replace(
+                "start = 2001-07-19T22:00:00Z",
+                "start = 2001-08-01T02:00:00Z",
+            )
+            .replace("rate = 0.05\nlag", &format!("{patching}\nlag"));
+        let later =
+            Scenario::from_str("chain-from-t.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+        let (mut kept, mut done) = (0, 0);
+        for r in 0..20 {
+            let mut first = Simulation::new(&s, 7, r, EngineChoice::General).expect("setup");
+            first.run_until(t, &mut ());
+            let ck = first.checkpoint().expect("a CRv2 run saves a checkpoint");
+            let pending: Vec<(usize, f64)> = ck
+                .hosts
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| !h.patch_at.is_nan())
+                .map(|(i, h)| (i, h.patch_at))
+                .collect();
+            let resumed = later.with_checkpoint(ck).unwrap_or_else(|e| panic!("{e}"));
+            let mut sim = Simulation::new(&resumed, 8, r, EngineChoice::General).expect("setup");
+            sim.run_until(t2, &mut ());
+            let ck2 = sim.checkpoint().expect("a CRv2 run saves a checkpoint");
+            for (i, at) in pending {
+                let h = &ck2.hosts[i];
+                if at <= t2.secs() {
+                    assert_eq!(
+                        h.state,
+                        HostState::Patched,
+                        "{patching}: host {i} installs at {at}"
+                    );
+                    done += 1;
+                } else {
+                    assert_eq!(
+                        h.patch_at.to_bits(),
+                        at.to_bits(),
+                        "{patching}: host {i}'s install at {at} is no longer pending"
+                    );
+                    kept += 1;
+                }
+            }
+        }
+        assert!(
+            kept > 20 && done > 5,
+            "{patching}: {kept} kept, {done} installed: a weak test"
+        );
+    }
+}
