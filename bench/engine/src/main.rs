@@ -9,7 +9,9 @@
 //! - `presets`: run time and events/s of every built-in preset, with the
 //!   ratio to the well-mixed SI through the general engine.
 //! - `memory N`: peak resident memory per vulnerable host for an N-host scenario
-//!   with patching and reboots (general engine), measured in a child process.
+//!   with patching and reboots (general engine), measured in a child process,
+//!   with the peak per host after setup, after the run and after the per-host
+//!   records are copied out.
 
 use std::time::Instant;
 use wormsim::engine::{EngineChoice, Simulation};
@@ -239,11 +241,21 @@ fn memory_child(hosts: u32) {
         hosts,
     );
     let mut sim = Simulation::new(&s, 1, 0, EngineChoice::Auto).expect("setup");
+    let after_setup = vm_hwm_kib();
     let mut series = Series::new(s.start, s.end, s.output.bin);
     sim.run(&mut series);
+    let after_run = vm_hwm_kib();
     let hosts_rec = sim.hosts();
     let peak = vm_hwm_kib();
-    println!("{} {} {} {}", hosts, base, peak, hosts_rec.state.len());
+    println!(
+        "{} {} {} {} {} {}",
+        hosts,
+        base,
+        peak,
+        hosts_rec.state.len(),
+        after_setup,
+        after_run
+    );
 }
 
 fn memory(hosts: u32) {
@@ -257,19 +269,23 @@ fn memory(hosts: u32) {
         .split_whitespace()
         .filter_map(|x| x.parse().ok())
         .collect();
-    if f.len() < 3 {
+    if f.len() < 6 {
         println!(
             "memory: child failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         return;
     }
-    let per_host = (f[2] - f[1]) as f64 * 1024.0 / hosts as f64;
+    let per = |kib: u64| (kib - f[1]) as f64 * 1024.0 / hosts as f64;
+    let per_host = per(f[2]);
     println!(
         "memory: {hosts} hosts, patch + reboot (general engine), full run with per-host records: \
-         peak RSS {:.1} MiB, {per_host:.1} bytes per host above the {:.1} MiB baseline",
+         peak RSS {:.1} MiB, {per_host:.1} bytes per host above the {:.1} MiB baseline \
+         (peak per host: {:.1} after setup, {:.1} after the run, {per_host:.1} after copying the per-host records)",
         f[2] as f64 / 1024.0,
-        f[1] as f64 / 1024.0
+        f[1] as f64 / 1024.0,
+        per(f[4]),
+        per(f[5]),
     );
 }
 
