@@ -633,10 +633,16 @@ impl General {
 
     // ----- host clock -------------------------------------------------------
 
-    /// Scanning threads per instance of `h`.
+    /// Scanning threads per instance of host `i`.
     #[inline]
     fn threads(&self, i: usize) -> u32 {
         self.thread_counts[self.h[i].tclass as usize] as u32
+    }
+
+    /// Rate of one instance on host `i` with every thread awake [rate units].
+    #[inline]
+    fn instance_units(&self, i: usize) -> u64 {
+        self.h[i].tu * self.threads(i) as u64
     }
 
     /// Trait bits of `h` ([`trait_bit`]).
@@ -647,7 +653,7 @@ impl General {
 
     fn wrong_clock(&self, h: u32) -> bool {
         // The setup's one byte per host stays in cache; the host record may not.
-        self.setup.flags[h as usize] & trait_bit::WRONG_CLOCK != 0
+        self.traits(h) & trait_bit::WRONG_CLOCK != 0
     }
 
     fn local(&self, h: u32, t: f64) -> f64 {
@@ -1028,10 +1034,11 @@ impl General {
     /// weight) [rate units], if there is one.
     #[inline]
     fn ceiling(&self, h: u32) -> Option<u64> {
-        let x = &self.h[h as usize];
+        // The integer product converted to f64 is rounded once, as the product
+        // of the two converted factors was: the same value.
         self.cfg
             .max_scan_multiple
-            .map(|m| (x.tu as f64 * self.threads(h as usize) as f64 * m) as u64)
+            .map(|m| (self.instance_units(h as usize) as f64 * m) as u64)
     }
 
     /// Whether `h`'s awake threads already reach its weight ceiling.
@@ -1396,12 +1403,8 @@ impl General {
         }
         self.h[i].flags &= !(flag::ASLEEP | flag::DEAD);
         let phase = self.phase_of(h, t);
-        self.h[i].awake = if phase == Phase::Dormant {
-            0
-        } else {
-            self.threads(i)
-        };
         let threads = self.threads(i);
+        self.h[i].awake = if phase == Phase::Dormant { 0 } else { threads };
         if let Model::Sequence(r) = &mut self.model {
             r.add_instance(h, threads, self.h[i].awake, t);
         }
@@ -1653,9 +1656,9 @@ impl General {
                     self.join(SetId::Infected, h);
                     self.records[i].infected_at = hs.infected_at;
                     self.h[i].instances = hs.instances.max(1);
-                    let total = self.threads(i) * self.h[i].instances as u32;
-                    self.h[i].awake = hs.awake.min(total);
                     let threads = self.threads(i);
+                    let total = threads * self.h[i].instances as u32;
+                    self.h[i].awake = hs.awake.min(total);
                     if let Model::Sequence(r) = &mut self.model {
                         r.add_instance(h, threads, self.h[i].awake, t);
                     }
@@ -2157,7 +2160,7 @@ impl General {
                     instances: self.h[i].instances,
                     awake: self.h[i].awake,
                     thread_units: self.h[i].tu,
-                    threads: self.thread_counts[self.h[i].tclass as usize],
+                    threads: self.threads(i) as u16,
                     traits: self.traits(h),
                     clock_offset: self.setup.clock_offset(h),
                     backdoor: self.h[i].flags & flag::BACKDOOR != 0,

@@ -244,9 +244,7 @@ impl General {
 
     /// The rate at which `h` sends probes when it scans [probes/s].
     fn sending_rate(&self, h: u32) -> f64 {
-        let i = h as usize;
-        let r =
-            (self.h[i].tu * self.threads(i) as u64) as f64 / crate::engine::RATE_UNITS_PER_PROBE;
+        let r = self.instance_units(h as usize) as f64 / crate::engine::RATE_UNITS_PER_PROBE;
         match self.ext.throttle_rate {
             Some(k) if self.ext.is_throttled(h) => r.min(k),
             _ => r,
