@@ -20,6 +20,7 @@
 //! within the noise (D = 0.076).
 
 use crate::support::assert_same_distribution;
+use wormsim::checkpoint::Checkpoint;
 use wormsim::engine::{Counters, EngineChoice, HostState, Simulation};
 use wormsim::scenario::Scenario;
 use wormsim::time::SimTime;
@@ -86,8 +87,45 @@ fn awake(sim: &mut Simulation) -> f64 {
         .sum()
 }
 
-fn after(c1: &Counters, c2: &Counters, c0: &Counters, sim: &Simulation, awake_mid: f64) -> After {
-    let v = sim.view();
+/// `hours` after 00:00 on 1 August 2001.
+fn aug1(hours: f64) -> SimTime {
+    SimTime::from_ymd(2001, 8, 1).plus(hours * 3600.0)
+}
+
+/// The checkpoint time `T`: 02:00 on 1 August.
+const T_HOURS: f64 = 2.0;
+
+/// The scenario, with its patch download rate line set to `patch_rate`,
+/// starting at `T` from the state of the run it is given.
+fn resumed_at_t(patch_rate: &str, ck: Checkpoint) -> Scenario {
+    let text = TEXT
+        .replace(
+            "start = 2001-07-19T22:00:00Z",
+            "start = 2001-08-01T02:00:00Z",
+        )
+        .replace("rate = 0.05\nlag", &format!("{patch_rate}\nlag"));
+    Scenario::from_str("chain-from-t.toml", &text)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_checkpoint(ck)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Run replicate `r` of the scenario from its start to `T` and save it.
+fn saved_at_t(s: &Scenario, seed: u64, r: u64) -> Checkpoint {
+    let mut sim = Simulation::new(s, seed, r, EngineChoice::General).expect("setup");
+    sim.run_until(aug1(T_HOURS), &mut ());
+    sim.checkpoint().expect("a CRv2 run saves a checkpoint")
+}
+
+/// Run `sim`, which is at `T` with counters `c0`, to the end, and say what
+/// happened after `T`.
+fn after(sim: &mut Simulation, c0: &Counters) -> After {
+    sim.run_until(aug1(4.0), &mut ());
+    let awake_mid = awake(sim);
+    sim.run_until(aug1(6.0), &mut ());
+    let c1 = sim.counters();
+    sim.run(&mut ());
+    let (c2, v) = (sim.counters(), sim.view());
     After {
         early: (c1.instances_added - c0.instances_added) as f64,
         late: (c2.instances_added - c1.instances_added) as f64,
@@ -102,37 +140,18 @@ fn after(c1: &Counters, c2: &Counters, c0: &Counters, sim: &Simulation, awake_mi
 #[test]
 fn a_run_chained_through_a_checkpoint_has_the_law_of_the_unbroken_run() {
     let s = Scenario::from_str("chain.toml", TEXT).unwrap_or_else(|e| panic!("{e}"));
-    let t = SimTime::from_ymd(2001, 8, 1).plus(2.0 * 3600.0);
-    let mid = SimTime::from_ymd(2001, 8, 1).plus(4.0 * 3600.0);
-    let t1 = SimTime::from_ymd(2001, 8, 1).plus(6.0 * 3600.0);
-    let later = Scenario::from_str(
-        "chain-from-t.toml",
-        &TEXT.replace(
-            "start = 2001-07-19T22:00:00Z",
-            "start = 2001-08-01T02:00:00Z",
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-
     let mut unbroken = Vec::new();
     let mut chained = Vec::new();
     let (mut asleep, mut pending) = (0u64, 0u64);
     for r in 0..RUNS {
         // Unbroken (a stop is not a break: tested in exactness.rs).
         let mut sim = Simulation::new(&s, 41, r, EngineChoice::General).expect("setup");
-        sim.run_until(t, &mut ());
+        sim.run_until(aug1(T_HOURS), &mut ());
         let c0 = sim.counters();
-        sim.run_until(mid, &mut ());
-        let awake_mid = awake(&mut sim);
-        sim.run_until(t1, &mut ());
-        let c1 = sim.counters();
-        sim.run(&mut ());
-        unbroken.push(after(&c1, &sim.counters(), &c0, &sim, awake_mid));
+        unbroken.push(after(&mut sim, &c0));
 
         // Saved at T, resumed by a scenario that starts at T.
-        let mut first = Simulation::new(&s, 42, r, EngineChoice::General).expect("setup");
-        first.run_until(t, &mut ());
-        let ck = first.checkpoint().expect("a CRv2 run saves a checkpoint");
+        let ck = saved_at_t(&s, 42, r);
         for h in &ck.hosts {
             if h.state == HostState::Infected {
                 asleep += u64::from(
@@ -143,15 +162,9 @@ fn a_run_chained_through_a_checkpoint_has_the_law_of_the_unbroken_run() {
                 pending += 1;
             }
         }
-        let resumed = later.with_checkpoint(ck).unwrap_or_else(|e| panic!("{e}"));
+        let resumed = resumed_at_t("rate = 0.05", ck);
         let mut sim = Simulation::new(&resumed, 43, r, EngineChoice::General).expect("setup");
-        let c0 = Counters::default();
-        sim.run_until(mid, &mut ());
-        let awake_mid = awake(&mut sim);
-        sim.run_until(t1, &mut ());
-        let c1 = sim.counters();
-        sim.run(&mut ());
-        chained.push(after(&c1, &sim.counters(), &c0, &sim, awake_mid));
+        chained.push(after(&mut sim, &Counters::default()));
     }
     let mean = |v: &[After], f: Stat| v.iter().map(f).sum::<f64>() / v.len() as f64;
     let (early, patches) = (mean(&unbroken, |x| x.early), mean(&unbroken, |x| x.patches));
@@ -188,22 +201,11 @@ fn a_run_chained_through_a_checkpoint_has_the_law_of_the_unbroken_run() {
 #[test]
 fn pending_installs_survive_a_second_checkpoint() {
     let s = Scenario::from_str("chain.toml", TEXT).unwrap_or_else(|e| panic!("{e}"));
-    let t = SimTime::from_ymd(2001, 8, 1).plus(2.0 * 3600.0);
-    let t2 = SimTime::from_ymd(2001, 8, 1).plus(4.0 * 3600.0);
+    let t2 = aug1(4.0);
     for patching in ["rate = 0.05", "rate = 0.0"] {
-        let text = TEXT
-            .replace(
-                "start = 2001-07-19T22:00:00Z",
-                "start = 2001-08-01T02:00:00Z",
-            )
-            .replace("rate = 0.05\nlag", &format!("{patching}\nlag"));
-        let later =
-            Scenario::from_str("chain-from-t.toml", &text).unwrap_or_else(|e| panic!("{e}"));
         let (mut kept, mut done) = (0, 0);
         for r in 0..20 {
-            let mut first = Simulation::new(&s, 7, r, EngineChoice::General).expect("setup");
-            first.run_until(t, &mut ());
-            let ck = first.checkpoint().expect("a CRv2 run saves a checkpoint");
+            let ck = saved_at_t(&s, 7, r);
             let pending: Vec<(usize, f64)> = ck
                 .hosts
                 .iter()
@@ -211,7 +213,7 @@ fn pending_installs_survive_a_second_checkpoint() {
                 .filter(|(_, h)| !h.patch_at.is_nan())
                 .map(|(i, h)| (i, h.patch_at))
                 .collect();
-            let resumed = later.with_checkpoint(ck).unwrap_or_else(|e| panic!("{e}"));
+            let resumed = resumed_at_t(patching, ck);
             let mut sim = Simulation::new(&resumed, 8, r, EngineChoice::General).expect("setup");
             sim.run_until(t2, &mut ());
             let ck2 = sim.checkpoint().expect("a CRv2 run saves a checkpoint");
