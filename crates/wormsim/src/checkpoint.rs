@@ -59,6 +59,10 @@ pub struct Checkpoint {
     pub hosts: Vec<HostSnapshot>,
 }
 
+/// Distinct numbers of threads per instance a checkpoint may carry: the
+/// general engine keeps a host's as a one-byte index into a table.
+pub const MAX_THREAD_COUNTS: usize = 256;
+
 /// Why a checkpoint could not be read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{file}:{line}:{col}: {msg}")]
@@ -212,6 +216,7 @@ impl Checkpoint {
         let count = count.ok_or_else(|| err(1, 1, "missing `hosts` header".into()))?;
         let mut hosts = Vec::with_capacity(count);
         let mut infector_addr: Vec<Option<u32>> = Vec::with_capacity(count);
+        let mut thread_counts: Vec<u16> = Vec::new();
         for (i, l) in lines {
             if l.is_empty() {
                 continue;
@@ -269,13 +274,29 @@ impl Checkpoint {
                     })?,
                 )
             });
+            let threads = num(5, "thread count")?.min(u16::MAX as u64) as u16;
+            if !thread_counts.contains(&threads) {
+                if thread_counts.len() == MAX_THREAD_COUNTS {
+                    return Err(err(
+                        ln,
+                        col(5),
+                        format!(
+                            "thread count `{threads}` is the {}th distinct one; the general \
+                             engine keeps at most {MAX_THREAD_COUNTS} distinct numbers of threads \
+                             per instance: give this host one of the counts already used",
+                            MAX_THREAD_COUNTS + 1
+                        ),
+                    ));
+                }
+                thread_counts.push(threads);
+            }
             hosts.push(HostSnapshot {
                 addr,
                 state,
                 instances: num(2, "instance count")?.min(255) as u8,
                 awake: num(3, "awake thread count")? as u32,
                 thread_units: num(4, "rate")?,
-                threads: num(5, "thread count")?.min(u16::MAX as u64) as u16,
+                threads,
                 traits: num(6, "traits")?.min(255) as u8,
                 clock_offset,
                 backdoor: flags.contains('b'),
@@ -428,6 +449,17 @@ mod tests {
                 .msg
                 .contains("not a wormsim checkpoint")
         );
+        let mut many = sample();
+        many.hosts = (0..300u32)
+            .map(|k| HostSnapshot {
+                addr: k,
+                threads: 1 + k as u16,
+                ..many.hosts[1]
+            })
+            .collect();
+        let e = Checkpoint::parse("x.ckpt", &many.to_text()).unwrap_err();
+        assert_eq!((e.line, e.col), (6 + 257, 21), "{e}");
+        assert!(e.msg.contains("at most 256 distinct"), "{e}");
         let short = sample().to_text().replace("hosts = 3", "hosts = 4");
         assert!(
             Checkpoint::parse("x.ckpt", &short)
