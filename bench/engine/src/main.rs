@@ -1,11 +1,14 @@
-//! wormsim benchmarks that print figures (run: `bench/run.sh`, or
-//! `cargo run --release -p wormsim-bench -- [speed|preset|memory N]`).
+//! wormsim benchmarks that print figures
+//! (`cargo run --release -p wormsim-bench -- [speed|preset|presets|memory N]`;
+//! no argument runs them all).
 //!
 //! - `speed`: events/s of the well-mixed SI (N = 360,000, K = 1.8/h, to
 //!   saturation) in wormsim and in rebop (a Rust Gillespie crate), in the same
 //!   process, alternating, with the ratio.
-//! - `preset`: wall time of the `codered-v2-2001-07-19` preset end to end
-//!   (load, population, run, summary, CSV and JSON written to a temp dir).
+//! - `preset`: wall time of the `codered-v2-2001-07-19` preset end to end, in
+//!   process, doing what `wormsim run` does (load, population, run with the
+//!   series and the flood meter, summary, series, flood and summary files
+//!   written to a temp dir).
 //! - `presets`: run time and events/s of every built-in preset, with the
 //!   ratio to the well-mixed SI through the general engine.
 //! - `memory N`: peak resident memory per vulnerable host for an N-host scenario
@@ -16,6 +19,7 @@
 use std::time::Instant;
 use wormsim::engine::{EngineChoice, Simulation};
 use wormsim::observe::Series;
+use wormsim::observe::flood::FloodMeter;
 use wormsim::preset;
 use wormsim::scenario::Scenario;
 use wormsim::summary::Summary;
@@ -119,17 +123,21 @@ fn preset_time(reps: usize) {
     let mut total = Vec::new();
     let mut phases = Vec::new();
     for _ in 0..reps {
+        // What `wormsim run codered-v2-2001-07-19` does: the series with the
+        // scenario's SYN model, the flood meter, the summary, the files.
         let t0 = Instant::now();
         let s = preset::load("codered-v2-2001-07-19").expect("preset");
         let mut sim = Simulation::new(&s, s.seed, 0, EngineChoice::Auto).expect("setup");
         let t1 = Instant::now();
-        let mut series = Series::new(s.start, s.end, s.output.bin);
-        sim.run(&mut series);
+        let mut series = Series::for_scenario(&s);
+        let mut flood = FloodMeter::for_scenario(&s, sim.population().len());
+        sim.run(&mut (&mut series, &mut flood));
+        flood.finish();
         let t2 = Instant::now();
         let mut rng = wormsim::rng::Streams::new(s.seed, 0).stream(wormsim::rng::stream::PROBES);
         series.finish(&sim.view(), s.output.probes, &mut rng);
         let hosts = sim.hosts();
-        let sum = Summary::new(
+        let mut sum = Summary::new(
             &s,
             s.seed,
             0,
@@ -138,6 +146,8 @@ fn preset_time(reps: usize) {
             &sim.counters(),
             &series,
         );
+        sum.flood_bytes = flood.bytes_delivered;
+        sum.flood_bytes_at_target = flood.bytes_at_target;
         let mut csv = String::new();
         for r in series.rows() {
             csv.push_str(&format!(
@@ -154,6 +164,14 @@ fn preset_time(reps: usize) {
             ));
         }
         std::fs::write(dir.join("series.csv"), csv).expect("write");
+        let mut csv = String::new();
+        for r in flood.rows() {
+            csv.push_str(&format!(
+                "{},{},{},{}\n",
+                r.time, r.target_connections, r.target_packets, r.target_bytes
+            ));
+        }
+        std::fs::write(dir.join("flood.csv"), csv).expect("write");
         std::fs::write(dir.join("summary.txt"), format!("{sum:?}")).expect("write");
         let t3 = Instant::now();
         total.push((t3 - t0).as_secs_f64());
