@@ -17,6 +17,10 @@
 //!   records are copied out.
 
 use std::time::Instant;
+
+/// The allocator `wormsim` installs, so the figures are the command's.
+#[global_allocator]
+static ALLOC: wormsim::alloc::HugePages = wormsim::alloc::HugePages;
 use wormsim::engine::{EngineChoice, Simulation};
 use wormsim::observe::Series;
 use wormsim::observe::flood::FloodMeter;

@@ -18,6 +18,10 @@ mod units;
 
 use std::process::ExitCode;
 
+/// Large blocks on transparent huge pages: see [`wormsim::alloc`].
+#[global_allocator]
+static ALLOC: wormsim::alloc::HugePages = wormsim::alloc::HugePages;
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,

@@ -42,6 +42,7 @@
 //! - [`chart`]: what each chart of an outbreak shows, as data (rendered by the CLI).
 //! - [`validate`]: the reproduction checks against the published July 19 numbers.
 
+pub mod alloc;
 pub mod calendar;
 pub mod chart;
 pub mod checkpoint;
