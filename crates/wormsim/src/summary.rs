@@ -127,18 +127,16 @@ impl Summary {
         series: &Series,
     ) -> Summary {
         // First infections in time order: (time, is_seed).
-        let firsts: Vec<(f64, bool)> = hosts
-            .infection_order
-            .iter()
-            .map(|&h| {
+        let firsts = || {
+            hosts.infection_order.iter().map(|&h| {
                 (
                     hosts.first_infected_at[h as usize],
                     hosts.first_infector[h as usize] == NO_HOST,
                 )
             })
-            .collect();
-        debug_assert!(firsts.windows(2).all(|w| w[0].0 <= w[1].0));
-        let times: Vec<f64> = firsts.iter().map(|f| f.0).collect();
+        };
+        let times: Vec<f64> = firsts().map(|f| f.0).collect();
+        debug_assert!(times.windows(2).all(|w| w[0] <= w[1]));
         let final_count = times.len();
         let at = |frac: f64| kth(&times, (frac * final_count as f64).ceil() as usize);
         let report = scenario
@@ -151,7 +149,7 @@ impl Summary {
         // sorted times).
         let (mut peak, mut peak_min) = (0u32, None);
         let (mut cur_min, mut cur) = (i64::MIN, 0u32);
-        for &(t, seed) in &firsts {
+        for (t, seed) in firsts() {
             if seed {
                 continue;
             }
@@ -209,8 +207,7 @@ impl Summary {
             flood_bytes: 0.0,
             flood_bytes_at_target: 0.0,
             events: counters.events,
-            doubling_first_minute: firsts
-                .iter()
+            doubling_first_minute: firsts()
                 .find(|f| !f.1)
                 .and_then(|f| doubling_time_first_minute(f.0, &times)),
         }
