@@ -13,8 +13,9 @@
 //!   ratio to the well-mixed SI through the general engine.
 //! - `memory N`: peak resident memory per vulnerable host for an N-host scenario
 //!   with patching and reboots (general engine), measured in a child process,
-//!   with the peak per host after setup, after the run and after the per-host
-//!   records are copied out.
+//!   with the peak per host after setup, after the run and after the engine
+//!   hands over its per-host records (`Simulation::into_hosts`, as `wormsim
+//!   run` does without `--hosts`).
 
 use std::time::Instant;
 
@@ -140,16 +141,9 @@ fn preset_time(reps: usize) {
         let t2 = Instant::now();
         let mut rng = wormsim::rng::Streams::new(s.seed, 0).stream(wormsim::rng::stream::PROBES);
         series.finish(&sim.view(), s.output.probes, &mut rng);
-        let hosts = sim.hosts();
-        let mut sum = Summary::new(
-            &s,
-            s.seed,
-            0,
-            sim.engine_name(),
-            &hosts,
-            &sim.counters(),
-            &series,
-        );
+        let (engine, counters) = (sim.engine_name(), sim.counters());
+        let hosts = sim.into_hosts();
+        let mut sum = Summary::new(&s, s.seed, 0, engine, &hosts, &counters, &series);
         sum.flood_bytes = flood.bytes_delivered;
         sum.flood_bytes_at_target = flood.bytes_at_target;
         let mut csv = String::new();
@@ -267,7 +261,9 @@ fn memory_child(hosts: u32) {
     let mut series = Series::new(s.start, s.end, s.output.bin);
     sim.run(&mut series);
     let after_run = vm_hwm_kib();
-    let hosts_rec = sim.hosts();
+    // As `wormsim run` does (without `--hosts`): the engine ends and hands
+    // over its per-host records.
+    let hosts_rec = sim.into_hosts();
     let peak = vm_hwm_kib();
     println!(
         "{} {} {} {} {} {}",
@@ -303,7 +299,7 @@ fn memory(hosts: u32) {
     println!(
         "memory: {hosts} hosts, patch + reboot (general engine), full run with per-host records: \
          peak RSS {:.1} MiB, {per_host:.1} bytes per host above the {:.1} MiB baseline \
-         (peak per host: {:.1} after setup, {:.1} after the run, {per_host:.1} after copying the per-host records)",
+         (peak per host: {:.1} after setup, {:.1} after the run, {per_host:.1} after taking the per-host records)",
         f[2] as f64 / 1024.0,
         f[1] as f64 / 1024.0,
         per(f[4]),

@@ -728,6 +728,18 @@ impl Simulation {
         }
     }
 
+    /// Per-host results, ending the simulation: [`Simulation::hosts`] without
+    /// a copy beside the engine's state. The general engine frees its other
+    /// state first, then builds each output from one of its arrays and frees
+    /// that, so the peak memory of a run is its peak while running.
+    pub fn into_hosts(self) -> HostRecords {
+        match self.engine {
+            Engine::Fast(mut e) => e.hosts(),
+            Engine::General(e) => e.into_hosts(),
+            Engine::Reference(e) => e.hosts(),
+        }
+    }
+
     /// Totals so far.
     pub fn counters(&self) -> Counters {
         match &self.engine {

@@ -91,13 +91,14 @@ pub fn run_replicate(
         scenario.output.probes,
         &mut Streams::new(seed, replicate).stream(stream::PROBES),
     );
+    let (engine, counters) = (sim.engine_name(), sim.counters());
     let mut summary = Summary::new(
         scenario,
         seed,
         replicate,
-        sim.engine_name(),
-        &sim.hosts(),
-        &sim.counters(),
+        engine,
+        &sim.into_hosts(),
+        &counters,
         &series,
     );
     summary.flood_bytes = flood.bytes_delivered;

@@ -77,18 +77,6 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         scenario.output.probes,
         &mut streams.stream(stream::PROBES),
     );
-    let hosts = sim.hosts();
-    let mut summary = Summary::new(
-        &scenario,
-        seed,
-        0,
-        sim.engine_name(),
-        &hosts,
-        &sim.counters(),
-        &series,
-    );
-    summary.flood_bytes = flood.bytes_delivered;
-    summary.flood_bytes_at_target = flood.bytes_at_target;
     let checkpoint = match &a.save_checkpoint {
         Some(_) => Some(
             sim.checkpoint()
@@ -96,6 +84,19 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    let (engine, counters) = (sim.engine_name(), sim.counters());
+    // Without `--hosts` the engine ends here, so its per-host results are not
+    // copied beside it.
+    let (hosts, hosts_csv) = if a.hosts {
+        let hosts = sim.hosts();
+        let csv = export::csv::hosts(sim.population(), &hosts, sim.setup());
+        (hosts, Some(csv))
+    } else {
+        (sim.into_hosts(), None)
+    };
+    let mut summary = Summary::new(&scenario, seed, 0, engine, &hosts, &counters, &series);
+    summary.flood_bytes = flood.bytes_delivered;
+    summary.flood_bytes_at_target = flood.bytes_at_target;
 
     let dir = a
         .out
@@ -153,11 +154,8 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     staged.write(&dir.join("scenario.toml"), scenario.source_text.as_bytes())?;
     written.extend(["summary.json".to_string(), "scenario.toml".to_string()]);
-    if a.hosts {
-        staged.write(
-            &dir.join("hosts.csv"),
-            export::csv::hosts(sim.population(), &hosts, sim.setup()).as_bytes(),
-        )?;
+    if let Some(csv) = &hosts_csv {
+        staged.write(&dir.join("hosts.csv"), csv.as_bytes())?;
         written.push("hosts.csv".into());
     }
     if let (Some(path), Some(ck)) = (&a.save_checkpoint, &checkpoint) {

@@ -2082,6 +2082,26 @@ impl General {
         self.counters
     }
 
+    /// [`General::hosts`], consuming the engine: everything else is freed
+    /// first, and each host array as soon as its output is built.
+    pub fn into_hosts(self) -> HostRecords {
+        let (h, records, infection_order) = {
+            let g = self;
+            (g.h, g.records, g.order)
+        };
+        let state = h.iter().map(|x| x.state).collect();
+        drop(h);
+        let first_infected_at = records.iter().map(|r| r.first_at).collect();
+        let first_infector = records.iter().map(|r| r.first_by).collect();
+        drop(records);
+        HostRecords {
+            first_infected_at,
+            first_infector,
+            state,
+            infection_order,
+        }
+    }
+
     /// Each host's patch download time [s], as drawn at the start (the
     /// scenario's start for an install pending in the checkpoint it started
     /// from); NaN for the others without patching.

@@ -1,4 +1,5 @@
-//! Same seed, same outbreak; observers never change it.
+//! Same seed, same outbreak; observers never change it; the records handed
+//! over at the end are the records copied.
 
 use wormsim::engine::{EngineChoice, Simulation};
 use wormsim::observe::Series;
@@ -31,6 +32,14 @@ fn same_seed_same_records_in_every_engine() {
         assert!(
             !crate::support::same_records(&a.0, &c.0),
             "another seed, another outbreak"
+        );
+        // Handing the records over at the end (what `wormsim run` does) gives
+        // the records a copy gives.
+        let mut sim = Simulation::new(&s, 9, 3, engine).expect("setup");
+        sim.run(&mut ());
+        assert!(
+            crate::support::same_records(&a.0, &sim.into_hosts()),
+            "into_hosts() is hosts()"
         );
     }
 }
