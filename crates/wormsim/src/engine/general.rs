@@ -1834,7 +1834,7 @@ impl General {
                         }
                         _ => None,
                     };
-                    // Pooled hosts first, in pool order: each is settled and
+                    // Pooled hosts first, in host order: each is settled and
                     // enters the phase while its record is in cache.
                     let done = self.pool_enter_phase(phase, obs);
                     let mut hosts: Vec<u32> = self
