@@ -10,10 +10,12 @@
 //!   the index sets of the general engine, the per-host clock heap
 //!   (calendar phases, wake lags, lifetimes), the pre-drawn patch queue, the flood
 //!   meter's per-host state and the copies made when the run is summarised.
-//!   Measured (2026-11-26, `bench/RESULTS.md`): the peak RSS of `wormsim run
-//!   codered-v2-2001-07-19` (360,000 hosts) is 76.2 MB, of which 5.9 MB is the
-//!   bare process (`wormsim presets`), i.e. ~195 bytes/host; `PER_HOST` rounds
-//!   that up to 224.
+//!   Measured (`bench/RESULTS.md`): the peak RSS of `wormsim run
+//!   codered-v2-2001-07-19` (360,000 hosts) was 76.2 MB on 2026-11-26, of which
+//!   5.9 MB is the bare process (`wormsim presets`), i.e. ~195 bytes/host. Since
+//!   the binaries back large blocks with huge pages ([`crate::alloc`]), a run in
+//!   flight in an ensemble holds more: 232 bytes/host on 2 threads and 243 on 1
+//!   (`bench/ensemble.sh`, 2026-11-27). `PER_HOST` rounds that up to 256.
 //! - `reference`: the per-probe engine's address-space map, `4 · 2^space_bits`.
 //! - `series` = bins · (1 + variables) · 8 bytes, the run's series while kept.
 //! - `outputs`: what the command keeps until it writes (all replicates' series for
@@ -30,7 +32,7 @@ use crate::scenario::Scenario;
 use rand::SeedableRng;
 
 /// Engine memory per host at its peak [bytes/host] (see the module docs).
-pub const PER_HOST: u64 = 224;
+pub const PER_HOST: u64 = 256;
 /// Fixed process overhead: binary, allocator, thread stacks [bytes].
 pub const BASE: u64 = 8 << 20;
 
