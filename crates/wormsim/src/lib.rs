@@ -41,6 +41,7 @@
 //!   [`sweep`]: grids over scenario parameters, work units and shards.
 //! - [`chart`]: what each chart of an outbreak shows, as data (rendered by the CLI).
 //! - [`validate`]: the reproduction checks against the published July 19 numbers.
+//! - [`alloc`]: the allocator the binaries install (large blocks on huge pages).
 
 pub mod alloc;
 pub mod calendar;
