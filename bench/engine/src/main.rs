@@ -6,9 +6,9 @@
 //!   saturation) in wormsim and in rebop (a Rust Gillespie crate), in the same
 //!   process, alternating, with the ratio.
 //! - `preset`: wall time of the `codered-v2-2001-07-19` preset end to end, in
-//!   process, doing what `wormsim run` does (load, population, run with the
-//!   series and the flood meter, summary, series, flood and summary files
-//!   written to a temp dir).
+//!   process: load and population, then the run with the series and the flood
+//!   meter and the summary (`ensemble::run_simulation`, what `wormsim run`
+//!   computes), then the series and summary files written to a temp dir.
 //! - `presets`: run time and events/s of every built-in preset, with the
 //!   ratio to the well-mixed SI through the general engine.
 //! - `memory N`: peak resident memory per vulnerable host for an N-host scenario
@@ -18,22 +18,21 @@
 //!   run` does without `--hosts`).
 
 use std::time::Instant;
-
-/// The allocator `wormsim` installs, so the figures are the command's.
-#[global_allocator]
-static ALLOC: wormsim::alloc::HugePages = wormsim::alloc::HugePages;
 use wormsim::engine::{EngineChoice, Simulation};
+use wormsim::ensemble::{Run, run_simulation};
 use wormsim::observe::Series;
-use wormsim::observe::flood::FloodMeter;
 use wormsim::preset;
 use wormsim::scenario::Scenario;
-use wormsim::summary::Summary;
 
 rebop::define_system! {
     r_inf;
     Si { s, i }
     infection: s + i => 2 i @ r_inf
 }
+
+/// The allocator `wormsim` installs, so the figures are the command's.
+#[global_allocator]
+static ALLOC: wormsim::alloc::HugePages = wormsim::alloc::HugePages;
 
 const N: u32 = 360_000;
 const K_PER_HOUR: f64 = 1.8;
@@ -128,24 +127,17 @@ fn preset_time(reps: usize) {
     let mut total = Vec::new();
     let mut phases = Vec::new();
     for _ in 0..reps {
-        // What `wormsim run codered-v2-2001-07-19` does: the series with the
-        // scenario's SYN model, the flood meter, the summary, the files.
+        // What `wormsim run codered-v2-2001-07-19` computes (the series, the
+        // flood meter, the summary), through the library's own run path.
         let t0 = Instant::now();
         let s = preset::load("codered-v2-2001-07-19").expect("preset");
-        let mut sim = Simulation::new(&s, s.seed, 0, EngineChoice::Auto).expect("setup");
+        let sim = Simulation::new(&s, s.seed, 0, EngineChoice::Auto).expect("setup");
         let t1 = Instant::now();
-        let mut series = Series::for_scenario(&s);
-        let mut flood = FloodMeter::for_scenario(&s, sim.population().len());
-        sim.run(&mut (&mut series, &mut flood));
-        flood.finish();
+        let Run {
+            summary: sum,
+            series,
+        } = run_simulation(&s, s.seed, 0, sim);
         let t2 = Instant::now();
-        let mut rng = wormsim::rng::Streams::new(s.seed, 0).stream(wormsim::rng::stream::PROBES);
-        series.finish(&sim.view(), s.output.probes, &mut rng);
-        let (engine, counters) = (sim.engine_name(), sim.counters());
-        let hosts = sim.into_hosts();
-        let mut sum = Summary::new(&s, s.seed, 0, engine, &hosts, &counters, &series);
-        sum.flood_bytes = flood.bytes_delivered;
-        sum.flood_bytes_at_target = flood.bytes_at_target;
         let mut csv = String::new();
         for r in series.rows() {
             csv.push_str(&format!(
@@ -162,14 +154,6 @@ fn preset_time(reps: usize) {
             ));
         }
         std::fs::write(dir.join("series.csv"), csv).expect("write");
-        let mut csv = String::new();
-        for r in flood.rows() {
-            csv.push_str(&format!(
-                "{},{},{},{}\n",
-                r.time, r.target_connections, r.target_packets, r.target_bytes
-            ));
-        }
-        std::fs::write(dir.join("flood.csv"), csv).expect("write");
         std::fs::write(dir.join("summary.txt"), format!("{sum:?}")).expect("write");
         let t3 = Instant::now();
         total.push((t3 - t0).as_secs_f64());
@@ -187,7 +171,7 @@ fn preset_time(reps: usize) {
     };
     println!("preset: codered-v2-2001-07-19 end to end (in process, median of {reps})");
     println!(
-        "  total {:.1} ms = setup {:.1} ms + run {:.1} ms + summary/output {:.1} ms",
+        "  total {:.1} ms = setup {:.1} ms + run and summary {:.1} ms + output {:.1} ms",
         total[i] * 1e3,
         phases[i][0] * 1e3,
         phases[i][1] * 1e3,

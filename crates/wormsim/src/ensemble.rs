@@ -65,8 +65,7 @@ pub struct Run {
 }
 
 /// Run replicate `replicate` of `scenario` with base seed `seed`, exactly as
-/// `wormsim run` does for replicate 0: the series observer, sampled probe counts
-/// from stream `probes` of `(seed, replicate)`, and the summary.
+/// `wormsim run` does for replicate 0: see [`run_simulation`].
 ///
 /// # Errors
 /// [`SetupError`].
@@ -76,7 +75,16 @@ pub fn run_replicate(
     replicate: u64,
     choice: EngineChoice,
 ) -> Result<Run, SetupError> {
-    let mut sim = Simulation::new(scenario, seed, replicate, choice)?;
+    let sim = Simulation::new(scenario, seed, replicate, choice)?;
+    Ok(run_simulation(scenario, seed, replicate, sim))
+}
+
+/// Run `sim`, set up for replicate `replicate` of `scenario` with base seed
+/// `seed`, to the end as `wormsim run` does: the series observer and the
+/// flood meter, sampled probe counts from stream `probes` of
+/// `(seed, replicate)`, and the summary (from the records the engine hands
+/// over at the end, [`Simulation::into_hosts`]).
+pub fn run_simulation(scenario: &Scenario, seed: u64, replicate: u64, mut sim: Simulation) -> Run {
     let mut series = Series::for_scenario(scenario);
     let mut flood =
         crate::observe::flood::FloodMeter::for_scenario(scenario, sim.population().len());
@@ -103,7 +111,7 @@ pub fn run_replicate(
     );
     summary.flood_bytes = flood.bytes_delivered;
     summary.flood_bytes_at_target = flood.bytes_at_target;
-    Ok(Run { summary, series })
+    Run { summary, series }
 }
 
 /// A run's series, column-major: what the quantiles are computed from.
