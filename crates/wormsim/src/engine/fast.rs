@@ -15,9 +15,9 @@
 //! Exactness is checked against [`super::general`] and [`super::reference`] by
 //! the tests in `crates/wormsim/tests/it/exactness.rs`.
 
-use super::{Counters, Event, HostRecords, HostState, NO_HOST, Observer, Setup, View, exp1};
+use super::{Counters, Event, HostRecords, HostState, NO_HOST, Observer, Setup, View};
 use crate::calendar::Phase;
-use crate::rng::{Rng, Streams, below2, stream};
+use crate::rng::{ExpZiggurat, Rng, Streams, below2, stream};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
@@ -35,6 +35,7 @@ pub struct FastSi {
     t: SimTime,
     /// Unit-exponential mass left before the next infection (next-reaction clock).
     e: f64,
+    /// Stream of the holding times' unit exponentials.
     rng: Rng,
     breaks: Vec<(SimTime, Phase)>,
     next_break: usize,
@@ -67,7 +68,7 @@ impl FastSi {
         let rate = if n > 0 { setup.rate(0) } else { 0.0 };
         debug_assert!((0..n as u32).all(|h| setup.rate(h) == rate));
         let mut rng = streams.stream(stream::INFECTION);
-        let e = exp1(&mut rng);
+        let e = ExpZiggurat::get().sample(&mut rng);
         FastSi {
             order: (0..n as u32).collect(),
             t_order: vec![f64::NAN; n],
@@ -170,26 +171,35 @@ impl FastSi {
         let mut k = k0;
         let mut t = self.t.secs();
         let mut e = self.e;
+        // A local copy of the generator (written back at the end) and an inlined
+        // sampler: the loop keeps its clock, counts and generator in registers.
+        let zig = ExpZiggurat::get();
         let mut rng_t = self.rng.clone();
         loop {
             // 1. Times.
             let m0 = k;
             let limit = n.min(m0 + CHUNK).min(k0.saturating_add(max));
-            let mut stopped = false;
+            let stopped;
             {
-                let t_order = &mut self.t_order[..];
-                while k < limit {
-                    let a = c * k as f64 * (n - k) as f64;
+                // The counts as floats, stepped by exactly 1.0 (they stay below
+                // 2^53): the same values as converting `k` and `n − k`, without
+                // two integer-to-float conversions per event.
+                let mut k_f = k as f64;
+                let mut s_f = (n - k) as f64;
+                for slot in &mut self.t_order[m0..limit] {
+                    let a = c * k_f * s_f;
                     let t_next = t + e / a;
                     if t_next >= t_sched {
-                        stopped = true;
                         break;
                     }
                     t = t_next;
-                    t_order[k] = t;
-                    k += 1;
-                    e = exp1(&mut rng_t);
+                    *slot = t;
+                    k_f += 1.0;
+                    s_f -= 1.0;
+                    e = zig.sample(&mut rng_t);
                 }
+                k = k_f as usize;
+                stopped = k < limit;
             }
             // 2. Identities, if the observer needs them now.
             if O::NEEDS_HOSTS {
@@ -201,8 +211,9 @@ impl FastSi {
             } else {
                 self.t_order[m0 - 1]
             };
-            for q in m0..k {
-                let tq = self.t_order[q];
+            // (By slice, not by index: with an observer that ignores everything,
+            // the loop then has no bounds checks left and disappears.)
+            for (q, &tq) in (m0..k).zip(&self.t_order[m0..k]) {
                 obs.interval(
                     SimTime(prev),
                     SimTime(tq),
@@ -226,11 +237,11 @@ impl FastSi {
                 break;
             }
         }
-        self.rng = rng_t;
         let done = k - k0;
         self.k = k;
         self.t = SimTime(t);
         self.e = e;
+        self.rng = rng_t;
         self.counters.infections += done as u64;
         self.counters.events += done as u64;
         done
