@@ -14,6 +14,20 @@ use crate::scenario::{NetworkSpec, ProbeCount, Scenario};
 use crate::time::SimTime;
 use rand_distr::{Distribution, Poisson};
 
+/// `x.ceil().max(0.0) as usize`, for every `f64` (NaN and negatives give 0, and
+/// values past `usize::MAX` saturate), without the call to `ceil` that the
+/// baseline x86-64 target makes (it has no rounding instruction). The series
+/// and the flood meter bin every event with it.
+#[inline(always)]
+pub(crate) fn ceil_index(x: f64) -> usize {
+    let i = x as usize;
+    if (i as f64) < x {
+        i.saturating_add(1)
+    } else {
+        i
+    }
+}
+
 /// One row of the time series.
 ///
 /// Levels (`susceptible`, `infected`, `cumulative_infected`, `patched`,
@@ -178,7 +192,7 @@ impl Series {
     /// Row whose bin `(time[i-1], time[i]]` contains `t`.
     fn row_of_event(&self, t: SimTime) -> usize {
         let x = t.since(self.start) / self.bin;
-        (x.ceil().max(0.0) as usize).min(self.rows.len() - 1)
+        ceil_index(x).min(self.rows.len() - 1)
     }
 
     fn set_levels(&mut self, i: usize, v: &View) {
@@ -205,7 +219,8 @@ impl Series {
         let last = self.rows.len() - 1;
         let end = self.end.secs().min(to);
         while a < end {
-            let i = (((a - self.start.secs()) / self.bin).floor() as usize + 1).min(last);
+            // (`as usize` truncates and saturates: the same as `floor()` first.)
+            let i = (((a - self.start.secs()) / self.bin) as usize + 1).min(last);
             let bin_end = self.rows[i].time.secs();
             let b = if bin_end < end && bin_end > a {
                 bin_end
@@ -289,8 +304,9 @@ impl Observer for Series {
         let hit_share = v.hit_rate / v.probe_rate;
         // Fast path: the interval and its retransmissions all fall in one bin.
         let last_shift = self.retransmit_at.last().copied().unwrap_or(0.0);
-        let i0 = ((from - self.start.secs()) / self.bin).floor() as usize + 1;
-        let i1 = ((to + last_shift - self.start.secs()) / self.bin).floor() as usize + 1;
+        // (`as usize` truncates and saturates: the same as `floor()` first.)
+        let i0 = ((from - self.start.secs()) / self.bin) as usize + 1;
+        let i1 = ((to + last_shift - self.start.secs()) / self.bin) as usize + 1;
         let end_ok = to + last_shift <= self.end.secs();
         if i0 == i1 && i0 < self.rows.len() && end_ok && self.rows[i0].time.secs() > to + last_shift
         {
@@ -362,6 +378,45 @@ impl Observer for Series {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ceil_index` is `ceil().max(0.0) as usize` everywhere: special values,
+    /// integers and their neighbours, and event times binned by minutes.
+    #[test]
+    fn ceil_index_is_ceil_then_cast() {
+        let reference = |x: f64| x.ceil().max(0.0) as usize;
+        let mut xs = vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            -0.5,
+            -1.0,
+            -1.5,
+            0.5,
+            1.0,
+            2f64.powi(52) + 0.5,
+            2f64.powi(53),
+            2f64.powi(63),
+            2f64.powi(64),
+            2f64.powi(64) * 2.0,
+            f64::MAX,
+            usize::MAX as f64,
+        ];
+        for k in 0..2000u32 {
+            let x = k as f64;
+            xs.extend([x, x.next_up(), x.next_down(), x + 0.5]);
+            // Bin positions as the series computes them: seconds over a 60 s bin.
+            let t = 1.234e3 * k as f64 + 0.001;
+            xs.push(t / 60.0);
+            xs.push((60.0 * k as f64) / 60.0);
+        }
+        for x in xs {
+            assert_eq!(ceil_index(x), reference(x), "x = {x:e}");
+        }
+    }
 
     fn view(infected: u32, rate: f64) -> View {
         View {

@@ -112,7 +112,7 @@ impl FloodMeter {
 
     fn row_of(&self, t: f64) -> usize {
         let x = (t - self.start.secs()) / self.bin;
-        (x.ceil().max(0.0) as usize).min(self.rows.len() - 1)
+        super::ceil_index(x).min(self.rows.len() - 1)
     }
 
     /// Where the site listens at `t`.
