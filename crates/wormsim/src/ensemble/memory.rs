@@ -15,7 +15,9 @@
 //!   5.9 MB is the bare process (`wormsim presets`), i.e. ~195 bytes/host. Since
 //!   the binaries back large blocks with huge pages ([`crate::alloc`]), a run in
 //!   flight in an ensemble holds more: 232 bytes/host on 2 threads and 243 on 1
-//!   (`bench/ensemble.sh`, 2026-11-27). `PER_HOST` rounds that up to 256.
+//!   (`bench/ensemble.sh`, 2026-11-27 06:18 UTC), and 259 on 2 threads in a
+//!   later run (08:30 UTC: 368 MiB against an estimate of 366.3 MiB).
+//!   `PER_HOST` rounds that up to 272.
 //! - `reference`: the per-probe engine's address-space map, `4 · 2^space_bits`.
 //! - `series` = bins · (1 + variables) · 8 bytes, the run's series while kept.
 //! - `outputs`: what the command keeps until it writes (all replicates' series for
@@ -32,7 +34,7 @@ use crate::scenario::Scenario;
 use rand::SeedableRng;
 
 /// Engine memory per host at its peak [bytes/host] (see the module docs).
-pub const PER_HOST: u64 = 256;
+pub const PER_HOST: u64 = 272;
 /// Fixed process overhead: binary, allocator, thread stacks [bytes].
 pub const BASE: u64 = 8 << 20;
 
