@@ -186,11 +186,7 @@ impl ExpZiggurat {
     /// stay in registers.
     #[inline(always)]
     pub fn sample(&self, rng: &mut Rng) -> f64 {
-        let bits = rand::Rng::next_u64(rng);
-        let i = (bits & 0xff) as usize;
-        // x = u·X[i] with u ∈ [0, 1) from the top 53 bits (independent of the
-        // layer's low 8).
-        let x = (bits >> 11) as f64 * self.xs[i];
+        let (i, x) = self.layer_point(rand::Rng::next_u64(rng));
         if x < self.x[i + 1] {
             return x;
         }
@@ -200,11 +196,20 @@ impl ExpZiggurat {
         v
     }
 
+    /// The layer `i` (the low 8 bits) and `x = u·X[i]`, with `u ∈ [0, 1)` from
+    /// the top 53 bits (independent of the layer's).
+    #[inline(always)]
+    fn layer_point(&self, bits: u64) -> (usize, f64) {
+        let i = (bits & 0xff) as usize;
+        (i, (bits >> 11) as f64 * self.xs[i])
+    }
+
     /// The wedge of layer `i ≥ 1`, or the tail for layer 0; on rejection, a fresh
     /// draw from the top.
     #[cold]
     #[inline(never)]
-    fn sample_rare<R: rand::Rng + ?Sized>(&self, rng: &mut R, mut i: usize, mut x: f64) -> f64 {
+    fn sample_rare(&self, rng: &mut Rng, mut i: usize, mut x: f64) -> f64 {
+        use rand::Rng as _;
         loop {
             if i == 0 {
                 // Past R: R + Exp(1), by inversion with u ∈ (0, 1].
@@ -216,9 +221,7 @@ impl ExpZiggurat {
             if y < (-x).exp() {
                 return x;
             }
-            let bits = rng.next_u64();
-            i = (bits & 0xff) as usize;
-            x = (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64) * self.x[i];
+            (i, x) = self.layer_point(rng.next_u64());
             if x < self.x[i + 1] {
                 return x;
             }
