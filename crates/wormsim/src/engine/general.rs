@@ -2085,6 +2085,9 @@ impl General {
     /// [`General::hosts`], consuming the engine: everything else is freed
     /// first, and each host array as soon as its output is built.
     pub fn into_hosts(self) -> HostRecords {
+        // The engine's other fields are dropped where `g` ends, at this block's
+        // end, not at the function's (as a `let General { h, .. } = self`
+        // would leave them).
         let (h, records, infection_order) = {
             let g = self;
             (g.h, g.records, g.order)
