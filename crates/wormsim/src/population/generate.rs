@@ -300,57 +300,87 @@ fn clustered_with(
     let mut by_addr: Vec<usize> = (0..subs.len()).collect();
     by_addr.sort_unstable_by_key(|&i| subs[i]);
 
-    // 4. Addresses inside each block: distinct, uniform, routable.
+    // 4. Addresses inside each block: distinct, uniform, routable. Dense
+    // blocks (at least one host per 64 addresses) are deduplicated in a
+    // bitmap, the others by sorting: the same draws, rounds and addresses.
     let mut addrs = Vec::with_capacity(hosts as usize);
     let mut local: Vec<u32> = Vec::new();
     let mut seen: Vec<u64> = Vec::new();
     for &si in &by_addr {
         let c = count[si];
         let base = (subs[si] as u64) << (space_bits - lb);
+        let block = Block {
+            base,
+            size: sub_size,
+            space_bits,
+        };
         if bitmap && c as u64 * 64 >= sub_size {
-            // A dense block (at least one host per 64 addresses): the same
-            // draws, rounds and addresses as below, deduplicated in a bitmap
-            // of the block (no bigger than the block's hosts) instead of by
-            // sorting. The largest blocks hold tens of thousands of hosts.
-            seen.clear();
-            seen.resize(sub_size.div_ceil(64) as usize, 0);
-            let mut have = 0;
-            while have < c {
-                for _ in 0..c - have {
-                    let off = rng.random_range(0..sub_size as u32);
-                    let a = (base + off as u64) as u32;
-                    let (w, bit) = ((off / 64) as usize, 1u64 << (off % 64));
-                    if eligible(a, space_bits) && seen[w] & bit == 0 {
-                        seen[w] |= bit;
-                        have += 1;
-                    }
-                }
-            }
-            for (w, &word) in seen.iter().enumerate() {
-                let mut x = word;
-                while x != 0 {
-                    addrs.push((base + (w as u64) * 64 + x.trailing_zeros() as u64) as u32);
-                    x &= x - 1;
-                }
-            }
-            continue;
+            block.fill_by_bitmap(c, rng, &mut seen, &mut addrs);
+        } else {
+            block.fill_by_sorting(c, rng, &mut local, &mut addrs);
         }
+    }
+    Population::from_addrs(space_bits, addrs)
+}
+
+/// One block of the clustered population: `size` addresses from `base`.
+struct Block {
+    base: u64,
+    size: u64,
+    space_bits: u8,
+}
+
+impl Block {
+    /// One round: `n` uniform offsets in the block, each eligible address
+    /// handed to `keep`.
+    fn draw(&self, n: u32, rng: &mut Rng, mut keep: impl FnMut(u32, u32)) {
+        for _ in 0..n {
+            let off = rng.random_range(0..self.size as u32);
+            let a = (self.base + off as u64) as u32;
+            if eligible(a, self.space_bits) {
+                keep(off, a);
+            }
+        }
+    }
+
+    /// `c` distinct addresses, in rounds that redraw the duplicates,
+    /// deduplicated by sorting; appended to `addrs` in order.
+    fn fill_by_sorting(&self, c: u32, rng: &mut Rng, local: &mut Vec<u32>, addrs: &mut Vec<u32>) {
         local.clear();
         while local.len() < c as usize {
-            let missing = c as usize - local.len();
-            for _ in 0..missing {
-                let off = rng.random_range(0..sub_size as u32);
-                let a = (base + off as u64) as u32;
-                if eligible(a, space_bits) {
-                    local.push(a);
-                }
-            }
+            let missing = (c as usize - local.len()) as u32;
+            self.draw(missing, rng, |_, a| local.push(a));
             local.sort_unstable();
             local.dedup();
         }
-        addrs.extend_from_slice(&local);
+        addrs.extend_from_slice(local);
     }
-    Population::from_addrs(space_bits, addrs)
+
+    /// The same rounds and addresses as [`Block::fill_by_sorting`],
+    /// deduplicated in a bitmap of the block (no bigger than the block's
+    /// hosts when it is dense) instead. The largest blocks hold tens of
+    /// thousands of hosts.
+    fn fill_by_bitmap(&self, c: u32, rng: &mut Rng, seen: &mut Vec<u64>, addrs: &mut Vec<u32>) {
+        seen.clear();
+        seen.resize(self.size.div_ceil(64) as usize, 0);
+        let mut have = 0;
+        while have < c {
+            self.draw(c - have, rng, |off, _| {
+                let (w, bit) = ((off / 64) as usize, 1u64 << (off % 64));
+                if seen[w] & bit == 0 {
+                    seen[w] |= bit;
+                    have += 1;
+                }
+            });
+        }
+        for (w, &word) in seen.iter().enumerate() {
+            let mut x = word;
+            while x != 0 {
+                addrs.push((self.base + (w as u64) * 64 + x.trailing_zeros() as u64) as u32);
+                x &= x - 1;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
