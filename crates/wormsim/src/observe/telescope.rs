@@ -359,7 +359,9 @@ impl Telescopes {
     }
 
     fn bin_of(&self, t: f64) -> usize {
-        (((t - self.start) / self.bin).floor().max(0.0) as usize).min(self.n_bins - 1)
+        // (`as usize` truncates and saturates, negatives and NaN to 0: the same
+        // as `floor().max(0.0)` first, without the call to `floor`.)
+        (((t - self.start) / self.bin) as usize).min(self.n_bins - 1)
     }
 
     /// Account for host `h`'s probes from its `since` to `until` at its current rate.
