@@ -92,6 +92,21 @@ fn population_larger_than_the_space() {
     );
 }
 
+/// Found by mutating the presets: a Zipf exponent so steep that the weights
+/// of the low ranks underflow to zero is refused where it is written, not
+/// reported later by the generator without a place.
+#[test]
+fn zipf_exponent_out_of_range() {
+    rejects(
+        "zipf",
+        &GOOD.replace(
+            "model = \"uniform\"",
+            "model = \"clustered\"\nslash8_zipf = 1e9",
+        ),
+        &["zipf.toml:7:15: population.slash8_zipf:", "from 0 to 50"],
+    );
+}
+
 #[test]
 fn unknown_preset() {
     let assert = wormsim()

@@ -129,6 +129,10 @@ fn block_eligible(block: u32, len: u8, space_bits: u8) -> bool {
         .all(|&(ub, ulen)| ulen > len || (base ^ ub) >> (32 - ulen) != 0)
 }
 
+/// Largest Zipf exponent accepted: `k^-s` stays a normal `f64` for every rank
+/// `k <= 2^16` (`2^-800`), so no block's weight is rounded to zero.
+pub const MAX_ZIPF: f64 = 50.0;
+
 /// Check clustered-population parameters; on error, the offending field and why.
 ///
 /// # Errors
@@ -146,8 +150,14 @@ pub fn check_cluster_params(
         ("slash8_zipf", p.slash8_zipf),
         ("slash16_zipf", p.slash16_zipf),
     ] {
-        if !(s.is_finite() && s >= 0.0) {
-            return Err((what, format!("{s} must be a finite number >= 0")));
+        if !(s.is_finite() && (0.0..=MAX_ZIPF).contains(&s)) {
+            return Err((
+                what,
+                format!(
+                    "{s} must be a number from 0 to {MAX_ZIPF} (a larger exponent \
+                     underflows the weights of the low ranks to zero)"
+                ),
+            ));
         }
     }
     if p.slash8_blocks == 0 || p.slash8_blocks as usize > eligible_tops {
@@ -219,7 +229,6 @@ fn clustered_with(
     let tops: Vec<u32> = (0..n_top)
         .filter(|&b| block_eligible(b, la, space_bits))
         .collect();
-    let max_subs = p.slash8_blocks as u64 * subs_per_top as u64;
 
     // 1. Top blocks: a uniform random choice, in random order (that order is the
     //    Zipf rank).
@@ -229,8 +238,26 @@ fn clustered_with(
         tops.swap(i, j);
     }
     tops.truncate(p.slash8_blocks as usize);
-    let top_w: Vec<f64> = (1..=tops.len())
-        .map(|k| (k as f64).powf(-p.slash8_zipf))
+    // Eligible sub-blocks of each top block (fewer than `subs_per_top` where an
+    // unroutable range such as 172.16/12 lies inside): a top block leaves the
+    // draw when these are taken, not when every sub-block is.
+    let top_cap: Vec<u32> = tops
+        .iter()
+        .map(|&t| {
+            (0..subs_per_top)
+                .filter(|&s| block_eligible((t << (lb - la)) | s, lb, space_bits))
+                .count() as u32
+        })
+        .collect();
+    let mut top_w: Vec<f64> = (1..=tops.len())
+        .zip(&top_cap)
+        .map(|(k, &cap)| {
+            if cap > 0 {
+                (k as f64).powf(-p.slash8_zipf)
+            } else {
+                0.0
+            }
+        })
         .collect();
     let mut top_tree = Fenwick::from_weights(&top_w);
     let mut top_used = vec![0u32; tops.len()];
@@ -251,14 +278,14 @@ fn clustered_with(
         if block_eligible(sub, lb, space_bits) && taken.insert(sub) {
             subs.push(sub);
             top_used[ti] += 1;
-            if top_used[ti] == subs_per_top {
-                top_tree.set(ti, 0.0);
+            if top_used[ti] == top_cap[ti] {
+                // Rebuilt, not updated: subtracting a full block's weight
+                // from the sums would leave rounding residue, which with a
+                // steep exponent can outweigh the blocks still open (or make
+                // the total <= 0). At most one rebuild per top block.
+                top_w[ti] = 0.0;
+                top_tree = Fenwick::from_weights(&top_w);
             }
-        } else if taken.len() as u64 >= max_subs {
-            return bad(
-                "slash16_blocks",
-                "too many blocks for the /8s chosen; use fewer".to_string(),
-            );
         }
     }
 
@@ -490,6 +517,45 @@ mod tests {
         }
         let max = *per16.values().max().unwrap();
         assert!(max > 2_000, "largest /16 has only {max}");
+    }
+
+    /// The steepest accepted exponents, with so many /16s that most /8s fill
+    /// up: the /8 weights are re-summed when one fills, so the few open /8s
+    /// (weights down to 2^-300 of the first) are still drawn, and every /16
+    /// is placed. Subtracting each full /8's weight instead left a total of
+    /// rounding residue, which could be zero or negative.
+    #[test]
+    fn steep_zipf_fills_the_top_blocks_in_rank_order() {
+        for bits in [32, 16] {
+            let (la, lb) = block_levels(bits);
+            let s8 = 64.min((1u32 << la) / 2);
+            let s16 = s8 * (1 << (lb - la)) * 3 / 4;
+            let params = ClusterParams {
+                slash8_blocks: s8,
+                slash16_blocks: s16,
+                slash8_zipf: MAX_ZIPF,
+                slash16_zipf: MAX_ZIPF,
+            };
+            let p = clustered(s16 * 4, bits, &params, &mut rng()).unwrap();
+            assert_eq!(p.len() as u32, s16 * 4);
+            let mut blocks: Vec<u32> = p.addrs().iter().map(|a| a >> (bits - lb)).collect();
+            blocks.dedup();
+            assert!(
+                blocks.len() as u32 <= s16,
+                "{bits} bits: {} blocks",
+                blocks.len()
+            );
+        }
+        let mut bad = ClusterParams {
+            slash8_blocks: 4,
+            slash16_blocks: 20,
+            slash8_zipf: MAX_ZIPF + 1.0,
+            slash16_zipf: 1.0,
+        };
+        assert!(clustered(1_000, 16, &bad, &mut rng()).is_err());
+        bad.slash8_zipf = 1.0;
+        bad.slash16_zipf = f64::INFINITY;
+        assert!(clustered(1_000, 16, &bad, &mut rng()).is_err());
     }
 
     /// The bitmap for dense blocks against sorting every block: the same
