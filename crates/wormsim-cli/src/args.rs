@@ -154,6 +154,9 @@ pub struct RunArgs {
     /// Also write report.html (self-contained HTML: scenario, summary, charts) beside the data.
     #[arg(long)]
     pub report: bool,
+    /// Refuse to start if the memory estimate exceeds this (e.g. 512M, 4G).
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,

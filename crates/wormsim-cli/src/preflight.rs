@@ -48,6 +48,13 @@ pub fn available() -> Option<(u64, &'static str)> {
             consider(kb * 1024, "MemAvailable in /proc/meminfo");
         }
     }
+    // The address-space limit (`ulimit -v`), less what the process has mapped.
+    if let (Some(limit), Some(mapped)) = (address_space_limit(), mapped_bytes()) {
+        consider(
+            limit.saturating_sub(mapped),
+            "the address-space limit (ulimit -v)",
+        );
+    }
     // cgroup v2, then v1 (a limit near 2^63 means none).
     if let (Some(max), Some(cur)) = (
         read_u64("/sys/fs/cgroup/memory.max"),
@@ -66,6 +73,31 @@ pub fn available() -> Option<(u64, &'static str)> {
     best
 }
 
+/// The soft limit on this process's address space [bytes], if there is one
+/// (`Max address space` in `/proc/self/limits`).
+fn address_space_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max address space"))?;
+    line["Max address space".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// This process's mapped address space now [bytes] (`VmSize`).
+fn mapped_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = text
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
 /// One line describing an estimate.
 pub fn describe(e: &MemoryEstimate) -> String {
     format!(
@@ -79,11 +111,15 @@ pub fn describe(e: &MemoryEstimate) -> String {
     )
 }
 
+/// The fix named by an ensemble's or a sweep's refusal.
+pub const FIX_MANY: &str = "use fewer runs or replicates, fewer --threads, or a wider output.bin";
+/// The fix named by a single run's refusal.
+pub const FIX_RUN: &str = "use fewer hosts (population.hosts) or a wider output.bin";
+
 /// Refuse (as an input error, exit 2) when the estimate exceeds `--max-memory` or
-/// the memory available.
-pub fn check(e: &MemoryEstimate, max_memory: Option<&str>) -> anyhow::Result<()> {
+/// the memory available; the message names `fix`.
+pub fn check(e: &MemoryEstimate, max_memory: Option<&str>, fix: &str) -> anyhow::Result<()> {
     let need = e.total();
-    let fix = "use fewer runs or replicates, fewer --threads, or a wider output.bin";
     if let Some(m) = max_memory {
         let limit = parse_size(m).map_err(|why| input(format!("--max-memory: {why}")))?;
         if need > limit {

@@ -47,7 +47,7 @@ pub fn run(a: &EnsembleArgs) -> anyhow::Result<ExitCode> {
     let threads = a.threads.unwrap_or_else(default_threads);
     let choice = engine_choice(a.engine);
     let estimate = memory::ensemble(&scenario, a.runs, threads as u64, choice);
-    preflight::check(&estimate, a.max_memory.as_deref())?;
+    preflight::check(&estimate, a.max_memory.as_deref(), preflight::FIX_MANY)?;
 
     let pb = progress::bar(a.runs, a.quiet, "runs");
     let t0 = Instant::now();

@@ -44,6 +44,11 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         EngineArg::General => EngineChoice::General,
         EngineArg::Reference => EngineChoice::Reference,
     };
+    crate::preflight::check(
+        &wormsim::ensemble::memory::single(&scenario, choice, a.hosts),
+        a.max_memory.as_deref(),
+        crate::preflight::FIX_RUN,
+    )?;
     let mut sim = Simulation::new(&scenario, seed, 0, choice)?;
     let mut series = Series::for_scenario(&scenario);
     let mut flood = FloodMeter::for_scenario(&scenario, sim.population().len());

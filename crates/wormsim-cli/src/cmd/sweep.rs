@@ -116,6 +116,7 @@ pub fn run(a: &SweepArgs) -> anyhow::Result<ExitCode> {
             EngineChoice::Auto,
         ),
         a.max_memory.as_deref(),
+        preflight::FIX_MANY,
     )?;
 
     units::prepare(&dir, &sweep)?;

@@ -107,6 +107,36 @@ fn zipf_exponent_out_of_range() {
     );
 }
 
+/// A run whose memory estimate exceeds `--max-memory` is refused before it
+/// starts (found by mutating the presets: a 10^8-host population under
+/// `ulimit -v` aborted on a failed allocation instead).
+#[test]
+fn run_over_the_memory_limit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let assert = wormsim()
+        .args([
+            "run",
+            "codered-v2-2001-07-19",
+            "--max-memory",
+            "40M",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for e in [
+        "memory preflight: the estimate is",
+        "--max-memory is 40.0 MiB",
+        "population.hosts",
+    ] {
+        assert!(stderr.contains(e), "expected `{e}` in: {stderr}");
+    }
+    assert!(!out.exists(), "no output may be written");
+}
+
 #[test]
 fn unknown_preset() {
     let assert = wormsim()

@@ -35,6 +35,15 @@ use rand::SeedableRng;
 
 /// Engine memory per host at its peak [bytes/host] (see the module docs).
 pub const PER_HOST: u64 = 272;
+/// One `wormsim run` at its peak, per host [bytes/host]: 158 measured
+/// (`/usr/bin/time -f %M`, `wormsim run codered-v2-2001-07-19`, 63.5 MB peak
+/// RSS less the 6.6 MB of `wormsim presets`, 360,000 hosts, 2026-11-27),
+/// rounded up to allow for other scenarios' per-host state.
+pub const RUN_PER_HOST: u64 = 208;
+/// What `--hosts` adds per host [bytes/host]: the records handed over and the
+/// rendered `hosts.csv` (about 65 bytes a row). 90 measured (95.9 MB peak RSS
+/// with `--hosts`, same run and date), rounded up.
+pub const HOSTS_TABLE_PER_HOST: u64 = 112;
 /// Fixed process overhead: binary, allocator, thread stacks [bytes].
 pub const BASE: u64 = 8 << 20;
 
@@ -111,6 +120,26 @@ pub fn ensemble(s: &Scenario, runs: u64, threads: u64, choice: EngineChoice) -> 
     }
 }
 
+/// One run (`wormsim run`): the engine and its series, plus the per-host table
+/// when `hosts_table` (`--hosts`).
+pub fn single(s: &Scenario, choice: EngineChoice, hosts_table: bool) -> MemoryEstimate {
+    let n = hosts(s);
+    let reference = if choice == EngineChoice::Reference {
+        4u64 << s.space_bits
+    } else {
+        0
+    };
+    MemoryEstimate {
+        per_run: n * RUN_PER_HOST + reference + 2 * series_bytes(s),
+        threads: 1,
+        outputs: if hosts_table {
+            n * HOSTS_TABLE_PER_HOST
+        } else {
+            0
+        } + 2 * series_bytes(s),
+    }
+}
+
 /// A sweep process: `threads` runs in flight of the largest point, and a merge that
 /// keeps one point's `replicates` series and every unit's summary row.
 pub fn sweep(
@@ -163,6 +192,12 @@ mod tests {
             "{}",
             human(a.per_run)
         );
+        // One `wormsim run` holds less than a run in flight in an ensemble;
+        // `--hosts` adds the per-host table.
+        let r = single(&s, EngineChoice::Auto, false);
+        let rh = single(&s, EngineChoice::Auto, true);
+        assert!(r.total() < BASE + a.per_run, "{}", human(r.total()));
+        assert_eq!(rh.total() - r.total(), 360_000 * HOSTS_TABLE_PER_HOST);
         assert_eq!(human(1536), "1.5 KiB");
         assert_eq!(human(10), "10 B");
     }
