@@ -14,6 +14,21 @@ use crate::scenario::{NetworkSpec, ProbeCount, Scenario};
 use crate::time::SimTime;
 use rand_distr::{Distribution, Poisson};
 
+/// The row `i` whose bin `(time(i−1), time(i)]` holds `t`, from a guess `i`
+/// computed as a quotient, for rows `0..=last`: with a bin that is not a binary
+/// fraction (416.6 s), the quotient of a time at or next to a row's end can
+/// round across it; the row ends `time(k)` decide (one step at most).
+#[inline]
+pub(crate) fn row_by_edges(i: usize, t: f64, last: usize, time: impl Fn(usize) -> f64) -> usize {
+    if i > 0 && time(i - 1) >= t {
+        i - 1
+    } else if i < last && time(i) < t {
+        i + 1
+    } else {
+        i
+    }
+}
+
 /// `x.ceil().max(0.0) as usize`, for every `f64` (NaN and negatives give 0, and
 /// values past `usize::MAX` saturate), without the call to `ceil` that the
 /// baseline x86-64 target makes (it has no rounding instruction). The series
@@ -192,7 +207,9 @@ impl Series {
     /// Row whose bin `(time[i-1], time[i]]` contains `t`.
     fn row_of_event(&self, t: SimTime) -> usize {
         let x = t.since(self.start) / self.bin;
-        ceil_index(x).min(self.rows.len() - 1)
+        let last = self.rows.len() - 1;
+        let i = ceil_index(x).min(last);
+        row_by_edges(i, t.secs(), last, |k| self.rows[k].time.secs())
     }
 
     fn set_levels(&mut self, i: usize, v: &View) {
@@ -220,7 +237,14 @@ impl Series {
         let end = self.end.secs().min(to);
         while a < end {
             // (`as usize` truncates and saturates: the same as `floor()` first.)
-            let i = (((a - self.start.secs()) / self.bin) as usize + 1).min(last);
+            let mut i = (((a - self.start.secs()) / self.bin) as usize + 1).min(last);
+            // With a bin that is not a binary fraction (416.6 s), the quotient
+            // of a row's own end time can round below its index: move on to
+            // the row that ends after `a`, or the rest of the interval would
+            // all land in this one.
+            while i < last && self.rows[i].time.secs() <= a {
+                i += 1;
+            }
             let bin_end = self.rows[i].time.secs();
             let b = if bin_end < end && bin_end > a {
                 bin_end
@@ -443,6 +467,39 @@ mod tests {
         s.interval(SimTime(30.0), SimTime(150.0), &view(1, 2.0));
         let p: Vec<f64> = s.rows().iter().map(|r| r.probes).collect();
         assert_eq!(p, vec![0.0, 60.0, 120.0, 60.0]);
+    }
+
+    /// A bin that is not a binary fraction: the quotient of some row ends
+    /// rounds below their index (start 2001-07-19T10:00Z, bin 416.6 s: rows 3,
+    /// 4, 8, 9, ...). Each full row still gets rate × its length, and an event
+    /// at a row's end is in that row.
+    #[test]
+    fn probes_split_over_bins_that_are_not_binary_fractions() {
+        let start = SimTime::from_ymd(2001, 7, 19).plus(10.0 * 3600.0);
+        let bin = 416.6;
+        let end = start.plus(40.0 * bin);
+        let mut s = Series::new(start, end, bin);
+        let edges: Vec<f64> = s.rows().iter().map(|r| r.time.secs()).collect();
+        assert!(
+            (1..edges.len() - 1).any(|i| (((edges[i] - start.secs()) / bin) as usize) < i),
+            "the test needs a row end whose quotient rounds down"
+        );
+        s.interval(start, end, &view(1, 2.0));
+        for (i, r) in s.rows().iter().enumerate().skip(1) {
+            let want = 2.0 * (edges[i] - edges[i - 1]);
+            assert!(
+                (r.probes - want).abs() <= 1e-6 * want,
+                "row {i}: {} vs {want}",
+                r.probes
+            );
+        }
+        for (i, &edge) in edges.iter().enumerate().skip(1) {
+            assert_eq!(
+                s.row_of_event(SimTime(edge)),
+                i,
+                "event at the end of row {i}"
+            );
+        }
     }
 
     #[test]

@@ -112,7 +112,9 @@ impl FloodMeter {
 
     fn row_of(&self, t: f64) -> usize {
         let x = (t - self.start.secs()) / self.bin;
-        super::ceil_index(x).min(self.rows.len() - 1)
+        let last = self.rows.len() - 1;
+        let i = super::ceil_index(x).min(last);
+        super::row_by_edges(i, t, last, |k| self.rows[k].time.secs())
     }
 
     /// Where the site listens at `t`.

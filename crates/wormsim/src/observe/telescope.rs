@@ -364,6 +364,24 @@ impl Telescopes {
         (((t - self.start) / self.bin) as usize).min(self.n_bins - 1)
     }
 
+    /// The bin `[edge(k), edge(k+1))` holding `t`, `edge(k) = start + k·bin`,
+    /// and its end; the last bin ends at `+∞`, so the end is always after `t`.
+    /// With a bin that is not a binary fraction (416.6 s) the quotient of `t`
+    /// at an edge can round below it: the edges decide, so a loop stepping
+    /// from one bin's end to the next always moves on (it once spun forever).
+    fn bin_span(&self, t: f64) -> (usize, f64) {
+        let mut k = self.bin_of(t);
+        let edge = |k: usize| self.start + (k as f64 + 1.0) * self.bin;
+        while k + 1 < self.n_bins && edge(k) <= t {
+            k += 1;
+        }
+        if k + 1 < self.n_bins {
+            (k, edge(k))
+        } else {
+            (k, f64::INFINITY)
+        }
+    }
+
     /// Account for host `h`'s probes from its `since` to `until` at its current rate.
     fn flush(&mut self, h: usize, until: f64) {
         let until = until.min(self.end);
@@ -374,13 +392,13 @@ impl Telescopes {
         let rate = self.hosts[h].rate;
         while a < until {
             // The next piece: up to the bin's end, the next address change, or `until`.
-            let b_bin = self.start + (self.bin_of(a) as f64 + 1.0) * self.bin;
+            let (bin, b_bin) = self.bin_span(a);
             let churn = self.hosts[h].next_churn;
             let b = until
                 .min(b_bin)
                 .min(if churn > a { churn } else { f64::INFINITY });
             if rate > 0.0 {
-                self.piece(h, a, b, rate);
+                self.piece(h, bin, a, b, rate);
             }
             if churn <= b {
                 self.churn(h);
@@ -399,9 +417,8 @@ impl Telescopes {
         host.next_churn += crate::engine::exp1(&mut self.rng) / self.churn_rate;
     }
 
-    /// Host `h` probes at `rate` over `[a, b)` inside one bin, from one address.
-    fn piece(&mut self, h: usize, a: f64, b: f64, rate: f64) {
-        let bin = self.bin_of(a);
+    /// Host `h` probes at `rate` over `[a, b)` inside bin `bin`, from one address.
+    fn piece(&mut self, h: usize, bin: usize, a: f64, b: f64, rate: f64) {
         let addr = self.hosts[h].addr;
         for k in 0..self.telescopes.len() {
             if self.telescopes[k].coef[h].is_nan() {
@@ -445,8 +462,8 @@ impl Telescopes {
         let mut a = from.max(mv.t0).max(self.start);
         let addr = self.addrs[mv.host as usize];
         while mv.speed > 0.0 && a < until {
-            let bin = self.bin_of(a);
-            let b = until.min(self.start + (bin as f64 + 1.0) * self.bin);
+            let (bin, bin_end) = self.bin_span(a);
+            let b = until.min(bin_end);
             let xa = mv.x0 + mv.speed * (a - mv.t0);
             let xb = mv.x0 + mv.speed * (b - mv.t0);
             // Probes j sent in [a, b): j + 1 in [xa, xb) (j >= 0); the last
@@ -490,7 +507,7 @@ impl Telescopes {
             if t <= from {
                 return;
             }
-            let edge = (self.start + (self.bin_of(from) as f64 + 1.0) * self.bin).min(t);
+            let edge = self.bin_span(from).1.min(t);
             // The order does not matter: within a bin, counts add and first and
             // last sightings are a min and a max.
             let moving: Vec<(RunnerMove, f64)> = view.runners.values().copied().collect();
@@ -562,7 +579,8 @@ impl Observer for Telescopes {
                 }
                 let t = mv.t0;
                 // Bins before the current one are complete for every runner.
-                let bin_start = self.start + self.bin_of(t) as f64 * self.bin;
+                let (bin, _) = self.bin_span(t);
+                let bin_start = self.start + bin as f64 * self.bin;
                 self.catch_up(bin_start);
                 let Some(view) = &mut self.seq else {
                     return;

@@ -354,3 +354,78 @@ telescope = [{{ name = "block", cidr = "0.0.16.0/22" }}]
         }
     }
 }
+
+/// A telescope bin that is not a binary fraction (416.6 s): the quotient of a
+/// time at a bin's end can round below the bin's index, and the loops that
+/// step from one bin's end to the next then did not move (a run with
+/// `--observe` spun forever; found by generating random scenarios). Uniform
+/// scanners with DHCP churn still show 1/256 of their probes to a /8, and
+/// CRv1's runners still show exactly the literal probes in total.
+#[test]
+fn bins_that_are_not_binary_fractions() {
+    let s = scenario(
+        r#"
+[scenario]
+name = "odd-bins"
+start = 2001-07-02T00:00:00Z
+end = 2001-07-02T03:00:00Z
+[population]
+model = "uniform"
+hosts = 4000
+[worm]
+variant = "generic"
+scan_rate = 6.0
+initial_infected = 200
+[observe]
+bin = 416.6
+dhcp_fraction = 0.5
+dhcp_changes_per_day = 48
+"#,
+    );
+    let (t, series, _) = observe(&s, 3, 0);
+    assert_eq!(t.series(0).len(), (3.0f64 * 3600.0 / 416.6).ceil() as usize);
+    let seen: u64 = t.series(0).iter().map(|r| r.probes_seen).sum();
+    let sent: f64 = series.rows().iter().map(|r| r.probes).sum();
+    let expect = sent / 256.0;
+    let z = (seen as f64 - expect) / expect.sqrt();
+    assert!(expect > 1e3);
+    assert!(z.abs() < 5.0, "{seen} seen, {expect:.0} expected: z = {z}");
+
+    let s = scenario(
+        r#"
+[scenario]
+name = "crv1-odd-bins"
+start = 2001-07-02T00:00:00Z
+end = 2001-07-02T01:00:00Z
+space_bits = 16
+[population]
+model = "uniform"
+hosts = 400
+[worm]
+variant = "crv1"
+scan_rate = 20.3
+threads = 4
+deface = false
+reinfection = "ignore"
+[observe]
+bin = 416.6
+telescope = [{ name = "block", cidr = "0.0.16.0/22" }]
+"#,
+    );
+    let (t, _, _) = observe(&s, 5, 0);
+    let mut lit = LiteralScope {
+        lo: 16 << 8,
+        hi: 20 << 8,
+        start: s.start.secs(),
+        bin: 416.6,
+        per_bin: vec![0; 9],
+        in_bin: vec![Default::default(); 9],
+        sources: Default::default(),
+    };
+    let mut r = Simulation::new(&s, 5, 0, EngineChoice::Reference).expect("setup");
+    r.run(&mut lit);
+    let seen: u64 = t.series(0).iter().map(|r| r.probes_seen).sum();
+    let literal: u64 = lit.per_bin.iter().sum();
+    assert!(literal > 1000, "too few sightings: {literal}");
+    assert_eq!(seen, literal, "probes seen in total");
+}
