@@ -310,6 +310,20 @@ impl Runners {
         out
     }
 
+    /// Number of runner slots (alive or free): at most one scheduled hit each
+    /// is current.
+    pub fn slots(&self) -> usize {
+        self.runners.len()
+    }
+
+    /// Whether a hit scheduled for runner `id` at `version` is still current
+    /// (a re-aim, or the end of its host's infection, makes it stale; versions
+    /// only grow, also when a slot is reused).
+    pub fn is_current(&self, id: u32, version: u32) -> bool {
+        let r = &self.runners[id as usize];
+        r.alive && r.version == version
+    }
+
     /// Runner `id` (at `version`) reaches its target at `t`. Returns the host
     /// there and the time of the runner's next hit, or `None` if the entry is
     /// stale.
