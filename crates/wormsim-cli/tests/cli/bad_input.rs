@@ -182,5 +182,11 @@ fn missing_file_and_bad_flags() {
         .code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("2^24"), "{stderr}");
+    // Setup errors name the scenario (found by generating scenarios: the
+    // reference engine's refusal of wrong clocks named only the key).
+    assert!(
+        stderr.starts_with("error: preset:codered-v2-2001-07-19: "),
+        "{stderr}"
+    );
     wormsim().args(["run"]).assert().code(2);
 }
