@@ -336,7 +336,20 @@ pub enum SetupError {
     NotInReference(&'static str),
     #[error("{0}")]
     Unsupported(String),
+    #[error(
+        "worm.scan_rate: the hosts' scan rates add up to {0:.3e} probes/s at most (all of \
+         their instances), beyond the {max:.3e} probes/s the engines count exactly in \
+         integers; use a lower scan_rate (or uplink), fewer hosts or fewer max_instances",
+        max = MAX_TOTAL_RATE_UNITS as f64 / RATE_UNITS_PER_PROBE
+    )]
+    RateTooLarge(f64),
 }
+
+/// The largest summed scan rate of all hosts, at all their instances, that
+/// the engines accept [rate units]: 2^62, so that sums and differences of
+/// host weights stay exact in `u64` (about 4.4e12 probes/s; the CRv2 preset
+/// needs 1.5e7).
+pub const MAX_TOTAL_RATE_UNITS: u128 = 1 << 62;
 
 /// Host trait bits in [`Setup::flags`].
 pub mod trait_bit {
@@ -461,6 +474,20 @@ impl Setup {
                     .collect()
             }
         };
+        // Host weights are integers (rate units) summed in `u64`: refuse rates
+        // whose sum over every host at its most instances could overflow.
+        let max_instances = match w.reinfection {
+            Reinfection::AddInstance { max_instances } => u128::from(max_instances),
+            Reinfection::Ignore => 1,
+        };
+        let most: u128 = thread_units
+            .iter()
+            .zip(&threads)
+            .map(|(&tu, &k)| u128::from(tu) * u128::from(k) * max_instances)
+            .sum();
+        if most > MAX_TOTAL_RATE_UNITS {
+            return Err(SetupError::RateTooLarge(most as f64 / RATE_UNITS_PER_PROBE));
+        }
         let seeds = match &w.seeding {
             Seeding::Count(k) => {
                 let k = (*k as usize).min(n);

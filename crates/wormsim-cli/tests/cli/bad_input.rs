@@ -107,6 +107,22 @@ fn zipf_exponent_out_of_range() {
     );
 }
 
+/// Scan rates whose sum could overflow the engines' integer weights are
+/// refused (found by generating scenarios: `scan_rate = 1e12` wrapped the
+/// summed weight and the re-infection draw never ended).
+#[test]
+fn summed_scan_rate_beyond_exact_integers() {
+    rejects(
+        "fast",
+        &GOOD.replace("scan_rate = 6.0", "scan_rate = 1e12"),
+        &[
+            "fast.toml: worm.scan_rate:",
+            "probes/s",
+            "use a lower scan_rate",
+        ],
+    );
+}
+
 /// A run whose memory estimate exceeds `--max-memory` is refused before it
 /// starts (found by mutating the presets: a 10^8-host population under
 /// `ulimit -v` aborted on a failed allocation instead).
