@@ -123,6 +123,17 @@ fn summed_scan_rate_beyond_exact_integers() {
     );
 }
 
+/// A flood period under a second is refused (found by mutating the presets:
+/// `period_hours = 1e-308` stopped the burst clock from advancing).
+#[test]
+fn flood_period_under_a_second() {
+    rejects(
+        "period",
+        &format!("{GOOD}[flood]\nperiod_hours = 1e-308\n"),
+        &["period.toml:12:16: flood.period_hours:", "under a second"],
+    );
+}
+
 /// A run whose memory estimate exceeds `--max-memory` is refused before it
 /// starts (found by mutating the presets: a 10^8-host population under
 /// `ulimit -v` aborted on a failed allocation instead).

@@ -129,10 +129,13 @@ impl FloodMeter {
         addr == self.spec.target && self.spec.filter_at.is_some_and(|f| t >= f.secs())
     }
 
-    /// One burst of a host with `instances` copies at time `t`.
-    fn burst(&mut self, t: f64, instances: u8) {
-        self.bursts += 1;
-        let k = instances as f64;
+    /// `n` bursts of a host with `instances` copies, the first at time `t`,
+    /// all in `t`'s row and under the same gate (target listening, moved or
+    /// filtered) as `t`. Their totals are whole numbers for whole-number
+    /// parameters, so `n` of them at once add up exactly as one by one.
+    fn bursts(&mut self, t: f64, instances: u8, n: f64) {
+        self.bursts += n as u64;
+        let k = instances as f64 * n;
         let dest = self.spec.target;
         if self.filtered(dest, t) {
             return;
@@ -157,19 +160,54 @@ impl FloodMeter {
         row.target_bytes += bytes;
     }
 
-    /// Account the bursts of a flooding stretch `[since, until)`.
+    /// Account the bursts of a flooding stretch `[since, until)`: at
+    /// `origin + k·period`, counted per run of bursts that share a row and a
+    /// gate, so the cost is per row crossed, not per burst.
     fn close(&mut self, o: Open, until: f64) {
         let p = self.spec.period;
+        let at = |k: f64| o.origin + k * p;
+        let end = self.end.secs();
+        let last = self.rows.len() - 1;
+        // The first `k' > k` whose burst time satisfies `holds` (monotone in
+        // k'), from an estimate near `b`, checked on the burst times as
+        // computed, so that a run ends exactly where one-by-one would.
+        let first = |k: f64, b: f64, holds: &dyn Fn(f64) -> bool| -> f64 {
+            let mut e = ((b - o.origin) / p).ceil().max(k + 1.0);
+            while e > k + 1.0 && holds(at(e - 1.0)) {
+                e -= 1.0;
+            }
+            while !holds(at(e)) {
+                e += 1.0;
+            }
+            e
+        };
         // First burst at or after `since` on the host's cycle.
-        let k0 = ((o.since - o.origin) / p).ceil().max(0.0);
-        let mut k = k0;
+        let mut k = ((o.since - o.origin) / p).ceil().max(0.0);
         loop {
-            let t = o.origin + k * p;
-            if t >= until || t > self.end.secs() {
+            let t = at(k);
+            if t >= until || t > end {
                 break;
             }
-            self.burst(t, o.instances);
-            k += 1.0;
+            // The run ends at the first burst past this row, at or past a gate
+            // change, or outside the stretch.
+            let i = self.row_of(t);
+            let mut next = first(k, until, &|x| x >= until);
+            next = next.min(first(k, end, &|x| x > end));
+            if i < last {
+                let row_end = self.rows[i].time.secs();
+                next = next.min(first(k, row_end, &|x| x > row_end));
+            }
+            for change in [self.spec.filter_at, self.spec.move_at]
+                .into_iter()
+                .flatten()
+            {
+                let c = change.secs();
+                if t < c {
+                    next = next.min(first(k, c, &|x| x >= c));
+                }
+            }
+            self.bursts(t, o.instances, next - k);
+            k = next;
         }
     }
 
@@ -327,6 +365,75 @@ bin = 3600
         let packets: f64 = m.rows().iter().map(|r| r.target_packets).sum();
         assert_eq!(packets, 300.0);
         assert_eq!(m.rows().iter().map(|r| r.moved_packets).sum::<f64>(), 0.0);
+    }
+
+    /// The bursts of a stretch counted one by one, as the meter once did:
+    /// the reference for counting them by runs.
+    fn close_one_by_one(m: &mut FloodMeter, o: Open, until: f64) {
+        let p = m.spec.period;
+        let mut k = ((o.since - o.origin) / p).ceil().max(0.0);
+        loop {
+            let t = o.origin + k * p;
+            if t >= until || t > m.end.secs() {
+                break;
+            }
+            m.bursts(t, o.instances, 1.0);
+            k += 1.0;
+        }
+    }
+
+    /// Counting bursts by runs (per row and gate) against one by one: the
+    /// same rows, totals and burst count, bit for bit, for periods from a
+    /// second (thousands of bursts a row) to hours, bins that are and are not
+    /// binary fractions, the move and the filter inside the stretch, and
+    /// stretches that start, stop and change instances off the cycle.
+    #[test]
+    fn bursts_by_runs_match_bursts_one_by_one() {
+        use crate::rng::Streams;
+        use rand::RngExt;
+        let mut rng = Streams::new(11, 0).stream("flood-test");
+        for case in 0..300 {
+            let period_h = [1.0 / 3600.0, 7.3 / 3600.0, 0.1, 0.77, 4.0][case % 5];
+            let bin = [60.0, 416.6, 3600.0, 1.0][case / 5 % 4];
+            let extra = format!(
+                "period_hours = {period_h}\nbytes_per_burst = {}\nconnections = {}\n\
+                 move_at = 2001-07-20T0{}:13:00Z\nfilter_at = 2001-07-20T0{}:00:07Z\n",
+                rng.random_range(1..5_000_000u32),
+                rng.random_range(1..200u32),
+                rng.random_range(0..10u32),
+                rng.random_range(0..10u32),
+            );
+            let mut s = scenario(&extra);
+            s.output.bin = bin;
+            let (start, end) = (s.start.secs(), s.end.secs());
+            let mut fast = FloodMeter::for_scenario(&s, 1);
+            let mut slow = fast.clone();
+            let origin = start + rng.random::<f64>() * (end - start);
+            let mut since = origin;
+            let mut instances = 1u8;
+            while since < end {
+                let until = (since + rng.random::<f64>() * 4.0 * 3600.0).min(end + 1e-9);
+                let o = Open {
+                    origin,
+                    since,
+                    instances,
+                };
+                fast.close(o, until);
+                close_one_by_one(&mut slow, o, until);
+                since = until;
+                instances = rng.random_range(1..4u8);
+            }
+            assert_eq!(fast.bursts, slow.bursts, "case {case}");
+            assert_eq!(fast.bytes_delivered, slow.bytes_delivered, "case {case}");
+            assert_eq!(fast.bytes_at_target, slow.bytes_at_target, "case {case}");
+            if let Some(i) = (0..fast.rows().len()).find(|&i| fast.rows()[i] != slow.rows()[i]) {
+                panic!(
+                    "case {case}, row {i}: {:?} by runs, {:?} one by one",
+                    fast.rows()[i],
+                    slow.rows()[i]
+                );
+            }
+        }
     }
 
     #[test]

@@ -883,7 +883,19 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
             None => 400e6,
         },
         period: match f.and_then(|f| f.period_hours.as_ref()) {
-            Some(v) => cx.positive(v, "flood.period_hours", "[h]")? * HOUR,
+            Some(v) => {
+                let h = cx.positive(v, "flood.period_hours", "[h]")?;
+                // Bursts are counted at `origin + k·period` on a clock near
+                // 1e9 s: a period far below a second stops advancing.
+                if h * HOUR < 1.0 {
+                    return Err(cx.err(
+                        v.span(),
+                        "flood.period_hours",
+                        format!("{h} h is under a second; use at least 1/3600 h"),
+                    ));
+                }
+                h * HOUR
+            }
             None => 4.0 * HOUR,
         },
         packet_payload: match f.and_then(|f| f.packet_payload.as_ref()) {
