@@ -191,10 +191,28 @@ impl FloodMeter {
             // The run ends at the first burst past this row, at or past a gate
             // change, or outside the stretch.
             let i = self.row_of(t);
+            let row_end = if i < last {
+                self.rows[i].time.secs()
+            } else {
+                f64::INFINITY
+            };
+            // Most often (a period of hours, bins of minutes) the run is this
+            // one burst: check the next one before searching.
+            let t1 = at(k + 1.0);
+            let changes = |c: Option<SimTime>| c.is_some_and(|c| t < c.secs() && t1 >= c.secs());
+            if t1 >= until
+                || t1 > end
+                || t1 > row_end
+                || changes(self.spec.filter_at)
+                || changes(self.spec.move_at)
+            {
+                self.bursts(t, o.instances, 1.0);
+                k += 1.0;
+                continue;
+            }
             let mut next = first(k, until, &|x| x >= until);
             next = next.min(first(k, end, &|x| x > end));
             if i < last {
-                let row_end = self.rows[i].time.secs();
                 next = next.min(first(k, row_end, &|x| x > row_end));
             }
             for change in [self.spec.filter_at, self.spec.move_at]
