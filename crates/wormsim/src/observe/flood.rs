@@ -67,6 +67,8 @@ pub struct FloodMeter {
     end: SimTime,
     bin: f64,
     rows: Vec<FloodRow>,
+    /// Each row's time [s], beside the rows (binning reads only these).
+    ends: Vec<f64>,
     /// Each host's open flood: an index into `slots`, or [`NONE`]. Four bytes
     /// per host keep this array small enough to stay in cache.
     open: Vec<u32>,
@@ -85,7 +87,7 @@ impl FloodMeter {
     /// A meter for `hosts` hosts with the scenario's flood and bins.
     pub fn for_scenario(s: &Scenario, hosts: usize) -> FloodMeter {
         let series = super::Series::new(s.start, s.end, s.output.bin);
-        let rows = series
+        let rows: Vec<FloodRow> = series
             .rows()
             .iter()
             .map(|r| FloodRow {
@@ -100,6 +102,7 @@ impl FloodMeter {
             start: s.start,
             end: s.end,
             bin: s.output.bin,
+            ends: rows.iter().map(|r| r.time.secs()).collect(),
             rows,
             open: vec![NONE; hosts],
             slots: Vec::new(),
@@ -114,7 +117,7 @@ impl FloodMeter {
         let x = (t - self.start.secs()) / self.bin;
         let last = self.rows.len() - 1;
         let i = super::ceil_index(x).min(last);
-        super::row_by_edges(i, t, last, |k| self.rows[k].time.secs())
+        super::row_by_edges(i, t, last, |k| self.ends[k])
     }
 
     /// Where the site listens at `t`.
@@ -192,7 +195,7 @@ impl FloodMeter {
             // change, or outside the stretch.
             let i = self.row_of(t);
             let row_end = if i < last {
-                self.rows[i].time.secs()
+                self.ends[i]
             } else {
                 f64::INFINITY
             };
