@@ -15,6 +15,12 @@
 //!
 //! `state` is `S`, `I`, `P` or `C`; `flags` a subset of `bdaz` (backdoor,
 //! defaced, asleep for good, dead); empty times mean none.
+//!
+//! The last line, `# checksum fnv1a64 <16 hex digits>`, is the 64-bit FNV-1a
+//! hash of every byte before it. A file whose contents no longer match it is
+//! refused as damaged (a flipped digit would otherwise start a silently
+//! different run). A file without the line (hand-made, or edited and the line
+//! deleted) is read without the check.
 
 use crate::engine::{HostState, NO_HOST, Setup};
 use crate::population::{Population, fmt_addr, parse_addr};
@@ -25,6 +31,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 const MAGIC: &str = "# wormsim checkpoint v1";
+const CHECKSUM: &str = "# checksum fnv1a64 ";
+
+/// 64-bit FNV-1a (Fowler, Noll and Vo) of `bytes`.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
 const COLUMNS: &str = "addr,state,instances,awake,thread_units,threads,traits,clock_offset,flags,first_infected_at,first_infector,infected_at,patch_at";
 
 /// One host in a checkpoint.
@@ -129,6 +143,8 @@ impl Checkpoint {
                 time_str(h.patch_at)
             );
         }
+        let sum = fnv1a64(o.as_bytes());
+        let _ = writeln!(o, "{CHECKSUM}{sum:016x}");
         o
     }
 
@@ -150,8 +166,36 @@ impl Checkpoint {
     /// Parse checkpoint text; `name` is used in errors.
     ///
     /// # Errors
-    /// [`CheckpointError`].
+    /// [`CheckpointError`]: a field that does not parse (with its line and
+    /// column), or, when every field parses, contents that do not match the
+    /// checksum line.
     pub fn parse(name: &str, text: &str) -> Result<Checkpoint, CheckpointError> {
+        // The checksum line, if any: the last line, covering all before it.
+        let trimmed = text.trim_end_matches(['\n', '\r']);
+        let at = trimmed.rfind('\n').map_or(0, |i| i + 1);
+        let (body, sum) = match trimmed[at..].strip_prefix(CHECKSUM) {
+            Some(hex) => (&text[..at], Some((hex.trim(), trimmed.lines().count()))),
+            None => (text, None),
+        };
+        let c = Checkpoint::parse_body(name, body)?;
+        if let Some((hex, line)) = sum {
+            let want = u64::from_str_radix(hex, 16).ok();
+            if want != Some(fnv1a64(body.as_bytes())) {
+                return Err(CheckpointError {
+                    file: name.to_string(),
+                    line,
+                    col: 1,
+                    msg: "the checkpoint is damaged: its contents do not match its checksum \
+                          line; save it again with --save-checkpoint (if you edited it on \
+                          purpose, delete the checksum line)"
+                        .into(),
+                });
+            }
+        }
+        Ok(c)
+    }
+
+    fn parse_body(name: &str, text: &str) -> Result<Checkpoint, CheckpointError> {
         let err = |line: usize, col: usize, msg: String| CheckpointError {
             file: name.to_string(),
             line,
@@ -436,6 +480,30 @@ mod tests {
         assert_eq!(back.hosts[2].first_infector, 0);
         assert!(back.hosts[1].first_infected_at.is_nan());
         assert_eq!(back.to_text(), text);
+    }
+
+    /// A flipped digit that still parses is caught by the checksum line;
+    /// without the line the file is read as it is.
+    #[test]
+    fn a_damaged_checkpoint_is_refused() {
+        let text = sample().to_text();
+        assert!(text.lines().last().unwrap().starts_with(CHECKSUM));
+        let flipped = text.replace("995500100.5", "995500100.6");
+        assert_ne!(flipped, text);
+        let e = Checkpoint::parse("x.ckpt", &flipped).unwrap_err();
+        assert!(e.msg.contains("damaged"), "{e}");
+        assert_eq!(e.line, text.lines().count(), "{e}");
+        let unchecked: String = flipped
+            .lines()
+            .filter(|l| !l.starts_with(CHECKSUM))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c = Checkpoint::parse("x.ckpt", &unchecked).unwrap();
+        assert_eq!(c.hosts[2].first_infected_at, 995_500_100.6);
+        // Windows line ends after the checksum line, and a damaged checksum.
+        assert!(Checkpoint::parse("x.ckpt", &format!("{}\r\n", text.trim_end())).is_ok());
+        let bad_sum = format!("{}{CHECKSUM}zz\n", &text[..text.rfind(CHECKSUM).unwrap()]);
+        assert!(Checkpoint::parse("x.ckpt", &bad_sum).is_err());
     }
 
     #[test]
