@@ -14,15 +14,19 @@ use crate::scenario::{NetworkSpec, ProbeCount, Scenario};
 use crate::time::SimTime;
 use rand_distr::{Distribution, Poisson};
 
-/// The row `i` whose bin `(time(i−1), time(i)]` holds `t`, from a guess `i`
-/// computed as a quotient, for rows `0..=last`: with a bin that is not a binary
-/// fraction (416.6 s), the quotient of a time at or next to a row's end can
-/// round across it; the row ends `time(k)` decide (one step at most).
+/// The row `i` whose bin `(ends[i−1], ends[i]]` holds time `t` [s], for rows
+/// at `ends` (`start + i·bin`, the last at the run's end; times past it go to
+/// the last row). The quotient `(t − start)/bin` gives the row, except that
+/// with a bin that is not a binary fraction (416.6 s) it can round across the
+/// end of a row for a time at or next to it: the row ends decide (one step at
+/// most). The series and the flood meter bin every event with it.
 #[inline]
-pub(crate) fn row_by_edges(i: usize, t: f64, last: usize, time: impl Fn(usize) -> f64) -> usize {
-    if i > 0 && time(i - 1) >= t {
+pub(crate) fn row_at(ends: &[f64], start: f64, bin: f64, t: f64) -> usize {
+    let last = ends.len() - 1;
+    let i = ceil_index((t - start) / bin).min(last);
+    if i > 0 && ends[i - 1] >= t {
         i - 1
-    } else if i < last && time(i) < t {
+    } else if i < last && ends[i] < t {
         i + 1
     } else {
         i
@@ -31,8 +35,8 @@ pub(crate) fn row_by_edges(i: usize, t: f64, last: usize, time: impl Fn(usize) -
 
 /// `x.ceil().max(0.0) as usize`, for every `f64` (NaN and negatives give 0, and
 /// values past `usize::MAX` saturate), without the call to `ceil` that the
-/// baseline x86-64 target makes (it has no rounding instruction). The series
-/// and the flood meter bin every event with it.
+/// baseline x86-64 target makes (it has no rounding instruction): the first
+/// guess of [`row_at`].
 #[inline(always)]
 pub(crate) fn ceil_index(x: f64) -> usize {
     let i = x as usize;
@@ -210,10 +214,7 @@ impl Series {
 
     /// Row whose bin `(time[i-1], time[i]]` contains `t`.
     fn row_of_event(&self, t: SimTime) -> usize {
-        let x = t.since(self.start) / self.bin;
-        let last = self.rows.len() - 1;
-        let i = ceil_index(x).min(last);
-        row_by_edges(i, t.secs(), last, |k| self.ends[k])
+        row_at(&self.ends, self.start.secs(), self.bin, t.secs())
     }
 
     fn set_levels(&mut self, i: usize, v: &View) {

@@ -114,10 +114,7 @@ impl FloodMeter {
     }
 
     fn row_of(&self, t: f64) -> usize {
-        let x = (t - self.start.secs()) / self.bin;
-        let last = self.rows.len() - 1;
-        let i = super::ceil_index(x).min(last);
-        super::row_by_edges(i, t, last, |k| self.ends[k])
+        super::row_at(&self.ends, self.start.secs(), self.bin, t)
     }
 
     /// Where the site listens at `t`.
