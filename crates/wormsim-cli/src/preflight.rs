@@ -38,20 +38,16 @@ pub fn available() -> Option<(u64, &'static str)> {
             best = Some((v, src));
         }
     };
-    if let Ok(info) = std::fs::read_to_string("/proc/meminfo") {
-        if let Some(kb) = info
-            .lines()
-            .find(|l| l.starts_with("MemAvailable:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            consider(kb * 1024, "MemAvailable in /proc/meminfo");
-        }
+    if let Some(kb) = kib_field("/proc/meminfo", "MemAvailable:") {
+        consider(kb * 1024, "MemAvailable in /proc/meminfo");
     }
     // The address-space limit (`ulimit -v`), less what the process has mapped.
-    if let (Some(limit), Some(mapped)) = (address_space_limit(), mapped_bytes()) {
+    if let (Some(limit), Some(mapped)) = (
+        address_space_limit(),
+        kib_field("/proc/self/status", "VmSize:"),
+    ) {
         consider(
-            limit.saturating_sub(mapped),
+            limit.saturating_sub(mapped * 1024),
             "the address-space limit (ulimit -v)",
         );
     }
@@ -85,17 +81,17 @@ fn address_space_limit() -> Option<u64> {
         .ok()
 }
 
-/// This process's mapped address space now [bytes] (`VmSize`).
-fn mapped_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: u64 = text
+/// The number in KiB after `key` in a `/proc` file of `Key: value kB` lines
+/// (`MemAvailable` in `/proc/meminfo`, `VmSize` in `/proc/self/status`).
+fn kib_field(path: &str, key: &str) -> Option<u64> {
+    std::fs::read_to_string(path)
+        .ok()?
         .lines()
-        .find(|l| l.starts_with("VmSize:"))?
+        .find(|l| l.starts_with(key))?
         .split_whitespace()
         .nth(1)?
         .parse()
-        .ok()?;
-    Some(kb * 1024)
+        .ok()
 }
 
 /// One line describing an estimate.
