@@ -95,14 +95,18 @@ pub fn summary_bytes() -> u64 {
     SUMMARY_COLUMNS.len() as u64 * 48 + 64
 }
 
-/// One replicate in flight [bytes].
-pub fn per_run(s: &Scenario, choice: EngineChoice) -> u64 {
-    let reference = if choice == EngineChoice::Reference {
+/// The per-probe engine's address-space map, if `choice` is that engine [bytes].
+fn reference_bytes(s: &Scenario, choice: EngineChoice) -> u64 {
+    if choice == EngineChoice::Reference {
         4u64 << s.space_bits
     } else {
         0
-    };
-    hosts(s) * PER_HOST + reference + 2 * series_bytes(s)
+    }
+}
+
+/// One replicate in flight [bytes].
+pub fn per_run(s: &Scenario, choice: EngineChoice) -> u64 {
+    hosts(s) * PER_HOST + reference_bytes(s, choice) + 2 * series_bytes(s)
 }
 
 /// Bytes of the quantile table of one point, rendered (about 160 bytes a row).
@@ -124,13 +128,8 @@ pub fn ensemble(s: &Scenario, runs: u64, threads: u64, choice: EngineChoice) -> 
 /// when `hosts_table` (`--hosts`).
 pub fn single(s: &Scenario, choice: EngineChoice, hosts_table: bool) -> MemoryEstimate {
     let n = hosts(s);
-    let reference = if choice == EngineChoice::Reference {
-        4u64 << s.space_bits
-    } else {
-        0
-    };
     MemoryEstimate {
-        per_run: n * RUN_PER_HOST + reference + 2 * series_bytes(s),
+        per_run: n * RUN_PER_HOST + reference_bytes(s, choice) + 2 * series_bytes(s),
         threads: 1,
         outputs: if hosts_table {
             n * HOSTS_TABLE_PER_HOST
