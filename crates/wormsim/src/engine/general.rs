@@ -1264,9 +1264,7 @@ impl General {
         let Model::Sequence(r) = &self.model else {
             return;
         };
-        // At most one current hit per runner slot, and a few per host.
-        let bound = 2 * (r.slots() + 8 * self.n) + 4096;
-        if self.heap.len() <= bound {
+        if self.heap.len() <= Self::runner_heap_bound(r, self.n) {
             return;
         }
         let entries = std::mem::take(&mut self.heap).into_vec();
@@ -1277,6 +1275,12 @@ impl General {
                 _ => true,
             })
             .collect();
+    }
+
+    /// Twice what the heap can hold that is current, with runners `r` and
+    /// `n` hosts: at most one hit per runner slot, and a few entries per host.
+    fn runner_heap_bound(r: &runner::Runners, n: usize) -> usize {
+        2 * (r.slots() + 8 * n) + 4096
     }
 
     // ----- transitions ------------------------------------------------------
@@ -2287,7 +2291,7 @@ rate = 48
         let Model::Sequence(r) = &g.model else {
             panic!("CRv1 runs on runners")
         };
-        let bound = 2 * (r.slots() + 8 * g.n) + 4096;
+        let bound = General::runner_heap_bound(r, g.n);
         // Far more hits were scheduled than the bound allows at once.
         assert!(
             g.seq as usize > 10 * bound,
