@@ -157,7 +157,7 @@ pub struct RunArgs {
     /// Refuse to start if the memory estimate exceeds this (e.g. 512M, 4G).
     #[arg(long, value_name = "SIZE")]
     pub max_memory: Option<String>,
-    /// Print nothing on success.
+    /// Print nothing on success, and no progress (shown on a terminal for runs over a second).
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -4,6 +4,7 @@ use crate::args::{EngineArg, Format, RunArgs};
 use crate::atomic::Staged;
 use crate::error::input;
 use crate::export;
+use crate::progress::RunProgress;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,12 +70,15 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    // A passive observer: the run is the same with or without it.
+    let mut prog = RunProgress::new(sim.time(), scenario.end, a.quiet);
     match (&mut scopes, scenario.floods()) {
-        (Some(t), true) => sim.run(&mut ((&mut series, &mut flood), t)),
-        (Some(t), false) => sim.run(&mut (&mut series, t)),
-        (None, true) => sim.run(&mut (&mut series, &mut flood)),
-        (None, false) => sim.run(&mut series),
+        (Some(t), true) => sim.run(&mut (((&mut series, &mut flood), t), &mut prog)),
+        (Some(t), false) => sim.run(&mut ((&mut series, t), &mut prog)),
+        (None, true) => sim.run(&mut ((&mut series, &mut flood), &mut prog)),
+        (None, false) => sim.run(&mut (&mut series, &mut prog)),
     }
+    prog.finish();
     flood.finish();
     if let Some(t) = &mut scopes {
         t.finish();
