@@ -14,7 +14,23 @@ pub mod validate;
 
 use crate::error::input;
 use std::path::Path;
+use wormsim::engine::SetupError;
+use wormsim::scenario::location::{line_col, value_of};
 use wormsim::scenario::{Scenario, Source};
+
+/// A setup error with the scenario file's name and, when the key it is about
+/// is written in the file, its line and column (`file:line:col: key: ...`).
+pub fn setup_error(s: &Scenario, e: SetupError) -> anyhow::Error {
+    let at = e
+        .key()
+        .and_then(|k| value_of(&s.source_text, &k))
+        .map(|at| line_col(&s.source_text, at));
+    let place = match at {
+        Some((line, col)) => format!("{}:{line}:{col}", s.source_name),
+        None => s.source_name.clone(),
+    };
+    anyhow::Error::new(e).context(place)
+}
 
 /// Load a scenario from a preset name or a file path.
 ///

@@ -345,6 +345,29 @@ pub enum SetupError {
     RateTooLarge(f64),
 }
 
+impl SetupError {
+    /// The scenario key the error is about, where there is one (the CLI
+    /// locates it in the file).
+    pub fn key(&self) -> Option<String> {
+        match self {
+            SetupError::Population(PopulationError::TooLarge { .. }) => {
+                Some("population.hosts".into())
+            }
+            SetupError::Population(PopulationError::Invalid { what, .. }) => Some(match *what {
+                "population" => "population".into(),
+                "space_bits" => "scenario.space_bits".into(),
+                w => format!("population.{w}"),
+            }),
+            SetupError::SeedNotHost(_) => Some("worm.initial_addresses".into()),
+            SetupError::SpaceTooLargeForReference(_) => Some("scenario.space_bits".into()),
+            SetupError::RateTooLarge(_) => Some("worm.scan_rate".into()),
+            SetupError::Population(PopulationError::File { .. })
+            | SetupError::NotInReference(_)
+            | SetupError::Unsupported(_) => None,
+        }
+    }
+}
+
 /// The largest summed scan rate of all hosts, at all their instances, that
 /// the engines accept [rate units]: 2^62, so that sums and differences of
 /// host weights stay exact in `u64` (about 4.4e12 probes/s; the CRv2 preset

@@ -53,7 +53,8 @@ pub fn run(a: &EnsembleArgs) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
     let records = run_ensemble(&scenario, seed, a.runs, threads, choice, |done| {
         pb.set_position(done);
-    })?;
+    })
+    .map_err(|e| super::setup_error(&scenario, e))?;
     pb.finish_and_clear();
     let elapsed = t0.elapsed().as_secs_f64();
 

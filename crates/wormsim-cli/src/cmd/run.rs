@@ -53,7 +53,7 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     // Setup errors (population, seeds, what the chosen engine models) name
     // their key; the scenario file is named here.
     let mut sim = Simulation::new(&scenario, seed, 0, choice)
-        .map_err(|e| anyhow::Error::new(e).context(scenario.source_name.clone()))?;
+        .map_err(|e| super::setup_error(&scenario, e))?;
     let mut series = Series::for_scenario(&scenario);
     let mut flood = FloodMeter::for_scenario(&scenario, sim.population().len());
     let mut scopes = if a.observe {

@@ -116,7 +116,7 @@ fn summed_scan_rate_beyond_exact_integers() {
         "fast",
         &GOOD.replace("scan_rate = 6.0", "scan_rate = 1e12"),
         &[
-            "fast.toml: worm.scan_rate:",
+            "fast.toml:10:13: worm.scan_rate:",
             "probes/s",
             "use a lower scan_rate",
         ],
@@ -212,7 +212,7 @@ fn missing_file_and_bad_flags() {
     // Setup errors name the scenario (found by generating scenarios: the
     // reference engine's refusal of wrong clocks named only the key).
     assert!(
-        stderr.starts_with("error: preset:codered-v2-2001-07-19: "),
+        stderr.starts_with("error: preset:codered-v2-2001-07-19:20:14: "),
         "{stderr}"
     );
     wormsim().args(["run"]).assert().code(2);

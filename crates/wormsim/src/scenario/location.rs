@@ -30,6 +30,29 @@ pub fn key_at(text: &str, at: usize) -> Option<String> {
     }
 }
 
+/// Byte offset of the value of the dotted key `path` (e.g. `worm.scan_rate`),
+/// or of the key itself for a table; `None` if the key is not written in the
+/// document (a default) or the document does not parse.
+pub fn value_of(text: &str, path: &str) -> Option<usize> {
+    let doc = DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let (k, v) = table.get_key_value(part)?;
+        if parts.peek().is_none() {
+            return Some(match v.get_ref() {
+                DeValue::Table(_) => k.span().start,
+                _ => v.span().start,
+            });
+        }
+        match v.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return None,
+        }
+    }
+    None
+}
+
 fn covers(span: &Range<usize>, at: usize) -> bool {
     span.start <= at && at < span.end.max(span.start + 1)
 }
@@ -84,6 +107,19 @@ mod tests {
         assert_eq!(line_col(t, at), (3, 13));
         assert_eq!(key_at(t, at).as_deref(), Some("worm.scan_rate"));
         assert_eq!(line_col(t, 0), (1, 1));
+    }
+
+    #[test]
+    fn values_by_key() {
+        let t = "a = 1\n[worm]\nscan_rate = -1\n[defense.patch]\nrate = 2\n";
+        let at = value_of(t, "worm.scan_rate").unwrap();
+        assert_eq!(line_col(t, at), (3, 13));
+        let at = value_of(t, "defense.patch.rate").unwrap();
+        assert_eq!(line_col(t, at), (5, 8));
+        assert_eq!(line_col(t, value_of(t, "worm").unwrap()), (2, 2));
+        assert_eq!(value_of(t, "worm.threads"), None);
+        assert_eq!(value_of(t, "a.b"), None);
+        assert_eq!(value_of("[x", "x"), None);
     }
 
     #[test]
