@@ -718,3 +718,70 @@ mod slurm_script {
         assert!(e.contains("--tasks 18 or fewer"), "{e}");
     }
 }
+
+/// Inputs found by the black-box campaign (`fuzz/blackbox/campaign.py`,
+/// `FUZZING.md`).
+mod campaign {
+    use super::*;
+
+    /// More shards than units (a Kubernetes Job with more completions than
+    /// work): the shards past the last unit run nothing and succeed. The
+    /// unit count used to wrap below zero, and the preflight refused an
+    /// estimate of 3 million TiB.
+    #[test]
+    fn shards_past_the_last_unit_run_nothing() {
+        let d = workdir("campaign-shards");
+        std::fs::write(
+            d.join("s.toml"),
+            "scenario = \"tiny.toml\"\nreplicates = 3\n",
+        )
+        .unwrap();
+        let o = ok(&d, &["sweep", "s.toml", "--out", "o", "--shard", "5/10"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("0 units, 0 done, 0 to run"), "{err}");
+        assert_eq!(unit_count(&d.join("o")), 0);
+    }
+
+    /// A point the engines refuse at setup (not at validation) is refused
+    /// before anything is written, so the corrected sweep can use the same
+    /// directory. It used to leave `sweep.json` behind, and the fixed sweep
+    /// was then "a different sweep".
+    #[test]
+    fn a_point_refused_at_setup_writes_nothing() {
+        let d = workdir("campaign-setup");
+        let bad = "scenario = \"tiny.toml\"\nreplicates = 2\n\
+                   [[grid]]\nkey = \"worm.scan_rate\"\nvalues = [0.5, 1e13]\n";
+        std::fs::write(d.join("s.toml"), bad).unwrap();
+        let err = input_error(&d, &["sweep", "s.toml", "-q", "--out", "o"]);
+        assert!(
+            err.contains("s.toml: point 1 (worm.scan_rate = ")
+                && err.contains("worm.scan_rate: the hosts' scan rates add up to"),
+            "{err}"
+        );
+        assert!(!d.join("o").exists(), "nothing may be written");
+        std::fs::write(d.join("s.toml"), bad.replace("1e13", "1.0")).unwrap();
+        ok(&d, &["sweep", "s.toml", "-q", "--out", "o"]);
+        assert_eq!(unit_count(&d.join("o")), 4);
+    }
+
+    /// An absurd run count is refused by the memory preflight (its estimate
+    /// used to wrap to a small number, and the allocation then panicked).
+    #[test]
+    fn an_absurd_run_count_is_refused() {
+        let d = workdir("campaign-runs");
+        let err = input_error(
+            &d,
+            &[
+                "ensemble",
+                "tiny.toml",
+                "--runs",
+                "18446744073709551615",
+                "-q",
+                "--out",
+                "e",
+            ],
+        );
+        assert!(err.contains("memory preflight"), "{err}");
+        assert!(!d.join("e").exists());
+    }
+}

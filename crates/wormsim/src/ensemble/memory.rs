@@ -23,7 +23,9 @@
 //! - `outputs`: what the command keeps until it writes (all replicates' series for
 //!   an ensemble, one point's for a sweep merge) plus the rendered tables.
 //!
-//! It is an estimate, deliberately on the high side; the benchmark in
+//! Every sum and product saturates at `u64::MAX`, so an absurd request (`--runs
+//! 18446744073709551615`) is refused by the preflight instead of wrapping to a
+//! small estimate that passes. It is an estimate, deliberately on the high side; the benchmark in
 //! `bench/RESULTS.md` compares it with the measured peak.
 
 use super::columns::{SERIES_VARIABLES, SUMMARY_COLUMNS};
@@ -82,12 +84,12 @@ pub fn hosts(s: &Scenario) -> u64 {
 
 /// Rows of a scenario's time series.
 pub fn bins(s: &Scenario) -> u64 {
-    (s.duration() / s.output.bin).floor() as u64 + 2
+    ((s.duration() / s.output.bin).floor() as u64).saturating_add(2)
 }
 
 /// Bytes of one run's series, as kept for quantiles.
 pub fn series_bytes(s: &Scenario) -> u64 {
-    bins(s) * (1 + SERIES_VARIABLES.len() as u64) * 8
+    bins(s).saturating_mul((1 + SERIES_VARIABLES.len() as u64) * 8)
 }
 
 /// Bytes of one run's summary row, as kept, plus its rendered text.
@@ -98,7 +100,8 @@ pub fn summary_bytes() -> u64 {
 /// The per-probe engine's address-space map, if `choice` is that engine [bytes].
 fn reference_bytes(s: &Scenario, choice: EngineChoice) -> u64 {
     if choice == EngineChoice::Reference {
-        4u64 << s.space_bits
+        4u64.checked_shl(u32::from(s.space_bits))
+            .unwrap_or(u64::MAX)
     } else {
         0
     }
@@ -106,12 +109,15 @@ fn reference_bytes(s: &Scenario, choice: EngineChoice) -> u64 {
 
 /// One replicate in flight [bytes].
 pub fn per_run(s: &Scenario, choice: EngineChoice) -> u64 {
-    hosts(s) * PER_HOST + reference_bytes(s, choice) + 2 * series_bytes(s)
+    hosts(s)
+        .saturating_mul(PER_HOST)
+        .saturating_add(reference_bytes(s, choice))
+        .saturating_add(series_bytes(s).saturating_mul(2))
 }
 
 /// Bytes of the quantile table of one point, rendered (about 160 bytes a row).
 pub fn quantile_table_bytes(s: &Scenario) -> u64 {
-    bins(s) * SERIES_VARIABLES.len() as u64 * 160
+    bins(s).saturating_mul(SERIES_VARIABLES.len() as u64 * 160)
 }
 
 /// An ensemble of `runs` replicates on `threads` threads: every run's series and
@@ -120,7 +126,9 @@ pub fn ensemble(s: &Scenario, runs: u64, threads: u64, choice: EngineChoice) -> 
     MemoryEstimate {
         per_run: per_run(s, choice),
         threads: threads.min(runs).max(1),
-        outputs: runs * (series_bytes(s) + summary_bytes()) + 2 * quantile_table_bytes(s),
+        outputs: runs
+            .saturating_mul(series_bytes(s).saturating_add(summary_bytes()))
+            .saturating_add(quantile_table_bytes(s).saturating_mul(2)),
     }
 }
 
@@ -129,13 +137,17 @@ pub fn ensemble(s: &Scenario, runs: u64, threads: u64, choice: EngineChoice) -> 
 pub fn single(s: &Scenario, choice: EngineChoice, hosts_table: bool) -> MemoryEstimate {
     let n = hosts(s);
     MemoryEstimate {
-        per_run: n * RUN_PER_HOST + reference_bytes(s, choice) + 2 * series_bytes(s),
+        per_run: n
+            .saturating_mul(RUN_PER_HOST)
+            .saturating_add(reference_bytes(s, choice))
+            .saturating_add(series_bytes(s).saturating_mul(2)),
         threads: 1,
         outputs: if hosts_table {
-            n * HOSTS_TABLE_PER_HOST
+            n.saturating_mul(HOSTS_TABLE_PER_HOST)
         } else {
             0
-        } + 2 * series_bytes(s),
+        }
+        .saturating_add(series_bytes(s).saturating_mul(2)),
     }
 }
 
@@ -151,9 +163,10 @@ pub fn sweep(
     MemoryEstimate {
         per_run: per_run(largest, choice),
         threads: threads.min(units).max(1),
-        outputs: replicates * 2 * series_bytes(largest)
-            + units * summary_bytes()
-            + 2 * quantile_table_bytes(largest),
+        outputs: replicates
+            .saturating_mul(series_bytes(largest).saturating_mul(2))
+            .saturating_add(units.saturating_mul(summary_bytes()))
+            .saturating_add(quantile_table_bytes(largest).saturating_mul(2)),
     }
 }
 
@@ -199,5 +212,22 @@ mod tests {
         assert_eq!(rh.total() - r.total(), 360_000 * HOSTS_TABLE_PER_HOST);
         assert_eq!(human(1536), "1.5 KiB");
         assert_eq!(human(10), "10 B");
+    }
+
+    /// An absurd request saturates instead of wrapping to a small estimate
+    /// that the preflight would pass (found by the black-box campaign:
+    /// `--runs 18446744073709551615` passed and then panicked on allocation).
+    #[test]
+    fn absurd_requests_saturate() {
+        let s = crate::preset::load("codered-v2-2001-07-19").unwrap();
+        for runs in [u64::MAX, u64::MAX / 3, 1 << 60] {
+            let e = ensemble(&s, runs, 2, EngineChoice::Auto);
+            assert!(e.total() > 1 << 50, "runs {runs}: {}", human(e.total()));
+        }
+        let w = sweep(&s, u64::MAX, u64::MAX, 4, EngineChoice::Auto);
+        assert_eq!(w.total(), u64::MAX);
+        let mut big = s.clone();
+        big.output.bin = 1e-300;
+        assert_eq!(ensemble(&big, 2, 1, EngineChoice::Auto).total(), u64::MAX);
     }
 }
