@@ -122,6 +122,11 @@ fn read(path: &Path) -> anyhow::Result<Option<String>> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // Not text: damaged input, not a failure of the machine (exit 2).
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(input(format!(
+            "{}: not UTF-8 text ({e}); regenerate it, or remove it from the directory",
+            path.display()
+        ))),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }
@@ -212,7 +217,12 @@ impl OutDir {
         let info: Option<Value> = read(&dir.join(info_name))?
             .map(|t| serde_json::from_str(&t))
             .transpose()
-            .with_context(|| format!("{}: not JSON", dir.join(info_name).display()))?;
+            .map_err(|e| {
+                input(format!(
+                    "{}: not JSON: {e}; regenerate it, or remove it from the directory",
+                    dir.join(info_name).display()
+                ))
+            })?;
         let get_u64 = |k: &str| info.as_ref().and_then(|v| v.get(k)).and_then(Value::as_u64);
         let meta = Meta {
             scenario: info

@@ -374,3 +374,21 @@ fn report_renders_in_headless_chromium() {
     );
     assert!(png_size(&shot).0 > 0);
 }
+
+/// A damaged file in a run directory is bad input (exit 2, the file named),
+/// not a failure of the machine (found by the black-box campaign: both
+/// exited 1).
+#[test]
+fn report_refuses_damaged_files_as_input_errors() {
+    let dir = scratch("report-damaged");
+    let run = tiny_run(&dir, &[]);
+    std::fs::write(run.join("summary.json"), "{").expect("write");
+    let a = wormsim().args(["report", "-q"]).arg(&run).assert().code(2);
+    let err = stderr(&a);
+    assert!(err.contains("summary.json: not JSON"), "{err}");
+    let run = tiny_run(&dir, &[]);
+    std::fs::write(run.join("scenario.toml"), b"\xff\n").expect("write");
+    let a = wormsim().args(["report", "-q"]).arg(&run).assert().code(2);
+    let err = stderr(&a);
+    assert!(err.contains("scenario.toml: not UTF-8"), "{err}");
+}
