@@ -57,6 +57,22 @@ impl Source {
     }
 }
 
+/// Why `name` cannot name the default output directory `out/<name>` (of a
+/// scenario or a sweep), if it cannot: a path separator or `..` would put the
+/// output elsewhere, and a control character would reach terminals and
+/// scripts (found by the black-box campaign).
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.contains(['/', '\\']) || name == "." || name == ".." {
+        Some(
+            "the name names the output directory out/<name>; use no `/`, `\\` or `..` (pass --out to write elsewhere)",
+        )
+    } else if name.chars().any(char::is_control) {
+        Some("the name holds a control character (a newline, a tab); use printable characters")
+    } else {
+        None
+    }
+}
+
 /// Why a scenario is invalid.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ScenarioError {

@@ -476,6 +476,11 @@ impl Sweep {
             ));
         }
 
+        if let Some(n) = &raw.name {
+            if let Some(why) = crate::scenario::name_problem(n.get_ref().trim()) {
+                return Err(cx.err(n.span(), "name", why.to_string()));
+            }
+        }
         let name = match &raw.name {
             Some(n) if !n.get_ref().trim().is_empty() => n.get_ref().trim().to_string(),
             _ => Path::new(&src.name)
@@ -897,6 +902,12 @@ values = [1, 2.5]
         let e = err("scenario = \"nope\"\n");
         assert!(
             e.contains("s.toml:1:12: scenario: unknown preset `nope`"),
+            "{e}"
+        );
+        // A name with a path in it would move the default output directory.
+        let e = err("scenario = \"tiny.toml\"\nname = \"../x\"\n");
+        assert!(
+            e.contains("s.toml:2:8: name: the name names the output"),
             "{e}"
         );
         let e = err("scenario = \"tiny.toml\"\nreplicate = 3\n");

@@ -319,6 +319,9 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
             "the name is empty; give the scenario a name",
         ));
     }
+    if let Some(why) = crate::scenario::name_problem(&name) {
+        return Err(cx.err(meta.name.span(), "scenario.name", why));
+    }
     let start = cx.time(&meta.start, "scenario.start")?;
     let end = cx.time(&meta.end, "scenario.end")?;
     if end <= start {

@@ -177,3 +177,19 @@ fn sequence_scanning_refuses_sampling_and_checkpoints() {
         .expect_err("CRv1 from a checkpoint is refused");
     assert!(e.contains("cannot start from a checkpoint"), "{e}");
 }
+
+/// A name is the default output directory `out/<name>`: a path separator or
+/// `..` would write elsewhere, a newline would reach scripts (found by the
+/// black-box campaign: `name = "../x"` wrote `../x/` beside `out/`).
+#[test]
+fn names_that_are_not_plain_are_refused() {
+    for bad in ["../x", "/tmp/x", "a/b", "a\\\\b", "..", "x\\ny"] {
+        let text = GOOD.replace("name = \"t\"", &format!("name = \"{bad}\""));
+        let e = err(&text);
+        assert_eq!(at(&e), (2, 8, "scenario.name".to_string()), "{bad}: {e}");
+    }
+    for fine in ["My outbreak (2001)", "crv2.v2", "t-1_a"] {
+        let text = GOOD.replace("name = \"t\"", &format!("name = \"{fine}\""));
+        Scenario::from_str("ok.toml", &text).expect(fine);
+    }
+}
