@@ -7,6 +7,7 @@ mod check;
 mod fit;
 mod presets;
 mod report;
+mod robustness;
 mod run;
 
 use std::path::PathBuf;
