@@ -10,6 +10,14 @@
 //! either wholly present or absent: a killed process loses only the units in
 //! flight, and a row can never be half-written or written twice. `--resume` and
 //! `wormsim merge` look only at complete `NNNNNNN.json` names.
+//!
+//! A unit file is one line of JSON whose last field is
+//! `"checksum":"fnv1a64:<16 hex digits>"`: the 64-bit FNV-1a hash of the file's
+//! bytes with that field (and its comma) taken out, that is of the object as it
+//! was serialized before the field was appended. A unit whose contents no longer
+//! match it (edited, or a flipped bit that still parses) is refused by `merge`.
+//! A unit written before checksums (no such field, and only the fields of that
+//! layout) is read without the check.
 
 use crate::error::input;
 use crate::outputs::write_atomic;
@@ -24,6 +32,29 @@ use wormsim::sweep::{Sweep, value_text};
 
 /// Version of the unit-file layout.
 const FORMAT: &str = "wormsim-sweep-units/1";
+
+/// What comes before a unit file's checksum, after its other fields.
+const CHECKSUM: &str = ",\"checksum\":\"fnv1a64:";
+
+/// The fields of a unit file written before checksums.
+const FIELDS: [&str; 9] = [
+    "unit",
+    "point",
+    "replicate",
+    "engine",
+    "start",
+    "params",
+    "param_text",
+    "summary",
+    "series",
+];
+
+/// 64-bit FNV-1a (Fowler, Noll and Vo) of `bytes`, as in checkpoints.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
 
 /// The manifest file of an output directory.
 pub fn manifest_path(dir: &Path) -> PathBuf {
@@ -170,8 +201,11 @@ pub fn first_difference(a: &Value, b: &Value) -> String {
 /// Prepare `dir` for units of `sweep`: write its manifest, or check that the one
 /// there describes the same sweep.
 pub fn prepare(dir: &Path, sweep: &Sweep) -> anyhow::Result<()> {
-    std::fs::create_dir_all(units_dir(dir))
-        .with_context(|| format!("cannot create {}", units_dir(dir).display()))?;
+    let ud = units_dir(dir);
+    if ud.exists() && !ud.is_dir() {
+        return Err(not_a_dir(&ud));
+    }
+    std::fs::create_dir_all(&ud).with_context(|| format!("cannot create {}", ud.display()))?;
     let mine = manifest(sweep);
     let path = manifest_path(dir);
     if path.exists() {
@@ -193,6 +227,21 @@ pub fn prepare(dir: &Path, sweep: &Sweep) -> anyhow::Result<()> {
     write_atomic(&path, text.as_bytes())
 }
 
+fn not_a_dir(units: &Path) -> anyhow::Error {
+    input(format!(
+        "{}: not a directory; a sweep output keeps its unit files in a directory of this name: \
+         move the file away, then rerun the sweep with --resume",
+        units.display()
+    ))
+}
+
+fn not_a_file(path: &Path) -> anyhow::Error {
+    input(format!(
+        "{}: a directory where a unit file should be; remove it and rerun its shard with --resume",
+        path.display()
+    ))
+}
+
 /// Ids of the complete unit files in `dir`, with their paths.
 pub fn list(dir: &Path) -> anyhow::Result<BTreeMap<u64, PathBuf>> {
     let ud = units_dir(dir);
@@ -200,6 +249,7 @@ pub fn list(dir: &Path) -> anyhow::Result<BTreeMap<u64, PathBuf>> {
     let entries = match std::fs::read_dir(&ud) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(_) if !ud.is_dir() => return Err(not_a_dir(&ud)),
         Err(e) => return Err(e).with_context(|| format!("cannot list {}", ud.display())),
     };
     for entry in entries {
@@ -213,7 +263,11 @@ pub fn list(dir: &Path) -> anyhow::Result<BTreeMap<u64, PathBuf>> {
             continue;
         }
         if let Ok(id) = stem.parse::<u64>() {
-            out.insert(id, entry.path());
+            let path = entry.path();
+            if path.is_dir() {
+                return Err(not_a_file(&path));
+            }
+            out.insert(id, path);
         }
     }
     Ok(out)
@@ -253,8 +307,25 @@ pub fn encode(sweep: &Sweep, id: u64, start: f64, rec: &Record) -> Vec<u8> {
         "series": series,
     });
     let mut bytes = serde_json::to_vec(&v).expect("JSON serializes");
-    bytes.push(b'\n');
+    let sum = fnv1a64(&bytes);
+    assert_eq!(bytes.pop(), Some(b'}'), "a JSON object");
+    bytes.extend_from_slice(format!("{CHECKSUM}{sum:016x}\"}}\n").as_bytes());
     bytes
+}
+
+/// Whether a unit file's contents match its checksum: `Some(true)` or
+/// `Some(false)`, or `None` when it has no checksum field where [`encode`] puts
+/// it.
+fn checksum_matches(text: &[u8]) -> Option<bool> {
+    let body = text.trim_ascii_end().strip_suffix(b"\"}")?;
+    let hex = body
+        .get(body.len().checked_sub(16)?..)
+        .filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+    let head = body[..body.len() - 16].strip_suffix(CHECKSUM.as_bytes())?;
+    let want = u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+    let mut object = head.to_vec();
+    object.push(b'}');
+    Some(fnv1a64(&object) == want)
 }
 
 /// Write unit `id` into `dir` atomically.
@@ -287,6 +358,9 @@ fn floats(v: Option<&Value>) -> Option<Vec<f64>> {
 
 /// Read a unit file, checking it is unit `id` of a sweep with `m`'s shape.
 pub fn read(path: &Path, id: u64, m: &Manifest) -> anyhow::Result<Unit> {
+    if path.is_dir() {
+        return Err(not_a_file(path));
+    }
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let damaged = |what: &str| {
         input(format!(
@@ -294,7 +368,27 @@ pub fn read(path: &Path, id: u64, m: &Manifest) -> anyhow::Result<Unit> {
             path.display()
         ))
     };
+    let changed = || {
+        input(format!(
+            "{}: its contents do not match its checksum: the unit file was changed or damaged; \
+             delete it and rerun its shard with --resume",
+            path.display()
+        ))
+    };
+    let checked = checksum_matches(&text);
+    if checked == Some(false) {
+        return Err(changed());
+    }
     let v: Value = serde_json::from_slice(&text).map_err(|e| damaged(&e.to_string()))?;
+    // Without a valid checksum field, only the layout from before checksums is
+    // read (a damaged `checksum` key must not pass as an old unit).
+    if checked.is_none()
+        && !v
+            .as_object()
+            .is_some_and(|o| o.keys().all(|k| FIELDS.contains(&k.as_str())))
+    {
+        return Err(changed());
+    }
     let num = |k: &str| v.get(k).and_then(Value::as_u64);
     if num("unit") != Some(id)
         || num("point") != Some(id / m.replicates)

@@ -38,6 +38,62 @@ fn list_units(ids: &[u64], m: &Manifest) -> String {
     s.join(", ")
 }
 
+fn join_paths(paths: &[&Path]) -> String {
+    let mut s: Vec<String> = paths
+        .iter()
+        .take(LIST)
+        .map(|p| p.display().to_string())
+        .collect();
+    if paths.len() > LIST {
+        s.push(format!("and {} more", paths.len() - LIST));
+    }
+    s.join(", ")
+}
+
+/// Check that the replicates of point `p` (`series[r]` read from `paths[r]`)
+/// share their row times, as runs of one scenario do. The error names the unit
+/// files whose times differ from those a strict majority of the replicates
+/// share, or, without such a majority, every file of the point.
+fn check_times(p: u64, series: &[RunSeries], paths: &[&Path]) -> anyhow::Result<()> {
+    let Some(first) = series.first() else {
+        return Ok(());
+    };
+    if series.iter().all(|s| s.time == first.time) {
+        return Ok(());
+    }
+    let count = |t: &Vec<f64>| series.iter().filter(|s| &s.time == t).count();
+    let majority = series
+        .iter()
+        .map(|s| &s.time)
+        .find(|t| 2 * count(t) > series.len());
+    Err(input(match majority {
+        Some(t) => {
+            let odd: Vec<&Path> = series
+                .iter()
+                .zip(paths)
+                .filter(|(s, _)| &s.time != t)
+                .map(|(_, p)| *p)
+                .collect();
+            let one = odd.len() == 1;
+            format!(
+                "{}: {} series row times differ from those of the other replicates of point {p}; \
+                 {} damaged: delete {} and rerun {} shard{} with --resume",
+                join_paths(&odd),
+                if one { "its" } else { "their" },
+                if one { "the file is" } else { "the files are" },
+                if one { "it" } else { "them" },
+                if one { "its" } else { "their" },
+                if one { "" } else { "s" },
+            )
+        }
+        None => format!(
+            "{}: the replicates of point {p} have different series row times; some of these \
+             unit files are damaged: delete them and rerun their shards with --resume",
+            join_paths(paths)
+        ),
+    }))
+}
+
 /// Merge the units in `dirs` into `out`/{summaries,quantiles}.<format>.
 ///
 /// Every unit of the sweep must be present exactly once across `dirs`; otherwise
@@ -152,13 +208,21 @@ pub fn merge(
             chunk.push_row(row);
             series.push(u.record.series);
         }
+        let paths: Vec<&Path> = (0..m.replicates)
+            .map(|r| found[&(p * m.replicates + r)].as_path())
+            .collect();
+        check_times(p, &series, &paths)?;
         sum_out.write(&chunk)?;
         let (start, params) = first.expect("at least one replicate");
         let mut prefix: Vec<(&str, Cell)> = vec![("point", Cell::Int(Some(p as i64)))];
         prefix.extend(param_schema.iter().map(|(n, _)| *n).zip(params));
         let refs: Vec<&RunSeries> = series.iter().collect();
-        let q = quantile_table(&refs, SimTime(start), &prefix)
-            .map_err(|e| input(format!("point {p}: {e}")))?;
+        let q = quantile_table(&refs, SimTime(start), &prefix).map_err(|e| {
+            input(format!(
+                "point {p} (unit files {}): {e}; delete the damaged unit file and rerun its shard with --resume",
+                join_paths(&paths)
+            ))
+        })?;
         q_out.write(&q)?;
     }
     let mut names = sum_out.names.clone();

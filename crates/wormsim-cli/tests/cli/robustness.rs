@@ -3,7 +3,7 @@
 //! `error:` line naming the flag or the file, and nothing is written.
 
 use crate::wormsim;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 const TINY: &str = r#"[scenario]
@@ -294,6 +294,173 @@ mod slurm_script {
         assert_eq!(
             words,
             ["/opt/worm sim/wormsim", "merge", out, "--format", "csv"]
+        );
+    }
+}
+
+mod merge {
+    use super::*;
+
+    /// A finished sweep of 3 units in `dir/name`, and its tables.
+    fn sweep(dir: &Path, name: &str) -> (PathBuf, String, String) {
+        ok(dir, &["sweep", "s.toml", "--out", name, "-q"]);
+        let out = dir.join(name);
+        let read = |f: &str| std::fs::read_to_string(out.join(f)).expect("table");
+        (out.clone(), read("summaries.csv"), read("quantiles.csv"))
+    }
+
+    fn unit(out: &Path, id: u64) -> PathBuf {
+        out.join("units").join(format!("{id:07}.json"))
+    }
+
+    /// Rewrite a unit file as compact JSON after `edit`.
+    fn edit(path: &Path, edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) {
+        let text = std::fs::read_to_string(path).expect("unit");
+        let mut v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        edit(v.as_object_mut().expect("object"));
+        std::fs::write(path, format!("{v}\n")).expect("write");
+    }
+
+    /// Bug 13: an edited summary value was merged without a word.
+    #[test]
+    fn edited_unit_is_refused() {
+        let d = setup();
+        let (out, sums, _) = sweep(d.path(), "dmg");
+        let u = unit(&out, 1);
+        edit(&u, |o| {
+            o["summary"]["final_size"] = 123.into();
+        });
+        let e = refused(
+            d.path(),
+            &["merge", "dmg"],
+            &["units/0000001.json", "checksum", "--resume"],
+        );
+        assert!(e.contains("changed or damaged"), "{e}");
+        let now = std::fs::read_to_string(out.join("summaries.csv")).expect("table");
+        assert_eq!(now, sums, "nothing written");
+    }
+
+    /// Bug 13: a flipped bit anywhere in a unit file is refused, or (in
+    /// whitespace) harmless.
+    #[test]
+    fn bit_flips_are_refused_or_harmless() {
+        let d = setup();
+        let (out, sums, quants) = sweep(d.path(), "dmg");
+        let u = unit(&out, 2);
+        let good = std::fs::read(&u).expect("unit");
+        let n = good.len();
+        // Spread over the file, and every byte of the checksum field's tail.
+        let positions: Vec<usize> = (0..n).step_by(n / 40).chain(n - 45..n).collect();
+        for (i, &at) in positions.iter().enumerate() {
+            let mut bad = good.clone();
+            bad[at] ^= 1 << (i % 8);
+            std::fs::write(&u, &bad).expect("write");
+            let o = run_in(d.path(), &["merge", "dmg", "-q"]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            if o.status.success() {
+                let read = |f: &str| std::fs::read_to_string(out.join(f)).expect("table");
+                assert_eq!(read("summaries.csv"), sums, "flip at {at} accepted");
+                assert_eq!(read("quantiles.csv"), quants, "flip at {at} accepted");
+            } else {
+                assert_eq!(o.status.code(), Some(2), "flip at {at}: {err}");
+                assert!(err.contains("units/0000002.json"), "flip at {at}: {err}");
+            }
+        }
+        std::fs::write(&u, &good).expect("write");
+        ok(d.path(), &["merge", "dmg", "-q"]);
+    }
+
+    /// Units written before checksums are read unchecked; a mangled checksum
+    /// field is not taken for one of them.
+    #[test]
+    fn unit_without_checksum_is_read() {
+        let d = setup();
+        let (out, sums, quants) = sweep(d.path(), "old");
+        for id in 0..3 {
+            edit(&unit(&out, id), |o| {
+                assert!(o.remove("checksum").is_some(), "units carry a checksum");
+            });
+        }
+        ok(d.path(), &["merge", "old", "-q"]);
+        let read = |f: &str| std::fs::read_to_string(out.join(f)).expect("table");
+        assert_eq!(read("summaries.csv"), sums);
+        assert_eq!(read("quantiles.csv"), quants);
+
+        let (out, _, _) = sweep(d.path(), "key");
+        let u = unit(&out, 0);
+        let text = std::fs::read_to_string(&u).expect("unit");
+        std::fs::write(&u, text.replace("\"checksum\"", "\"chacksum\"")).expect("write");
+        refused(
+            d.path(),
+            &["merge", "key"],
+            &["units/0000000.json", "checksum"],
+        );
+    }
+
+    /// A sweep, a unit deleted, `--resume`, and `merge` give the same tables.
+    #[test]
+    fn resume_and_merge_give_the_same_tables() {
+        let d = setup();
+        let (out, sums, quants) = sweep(d.path(), "r");
+        std::fs::remove_file(unit(&out, 1)).expect("rm");
+        ok(
+            d.path(),
+            &["sweep", "s.toml", "--out", "r", "--resume", "-q"],
+        );
+        ok(d.path(), &["merge", "r", "-q"]);
+        let read = |f: &str| std::fs::read_to_string(out.join(f)).expect("table");
+        assert_eq!(read("summaries.csv"), sums);
+        assert_eq!(read("quantiles.csv"), quants);
+    }
+
+    /// Bug 14: replicates with different series times gave "point 0: run 2 has
+    /// different row times…", naming no file.
+    #[test]
+    fn different_series_times_name_the_unit_file() {
+        let d = setup();
+        let (out, _, _) = sweep(d.path(), "t");
+        edit(&unit(&out, 2), |o| {
+            o.remove("checksum");
+            for (_, v) in o["series"].as_object_mut().expect("series").iter_mut() {
+                v.as_array_mut().expect("array").pop();
+            }
+        });
+        let e = refused(
+            d.path(),
+            &["merge", "t"],
+            &["units/0000002.json", "--resume"],
+        );
+        assert!(!e.contains("units/0000000.json"), "{e}");
+        assert!(!e.contains("units/0000001.json"), "{e}");
+    }
+
+    /// `units` a file, and a unit a directory: input errors naming the path
+    /// (they exited 1), for `merge` and `sweep --resume`.
+    #[test]
+    fn units_not_a_directory_and_unit_not_a_file() {
+        let d = setup();
+        let (out, _, _) = sweep(d.path(), "f");
+        std::fs::remove_dir_all(out.join("units")).expect("rm");
+        std::fs::write(out.join("units"), "").expect("write");
+        refused(d.path(), &["merge", "f"], &["f/units", "not a directory"]);
+        refused(
+            d.path(),
+            &["sweep", "s.toml", "--out", "f", "--resume"],
+            &["f/units", "not a directory"],
+        );
+
+        let (out, _, _) = sweep(d.path(), "g");
+        std::fs::remove_file(unit(&out, 1)).expect("rm");
+        std::fs::create_dir(unit(&out, 1)).expect("mkdir");
+        refused(
+            d.path(),
+            &["merge", "g"],
+            &["units/0000001.json", "a directory"],
+        );
+        refused(
+            d.path(),
+            &["sweep", "s.toml", "--out", "g", "--resume"],
+            &["units/0000001.json", "a directory"],
         );
     }
 }
