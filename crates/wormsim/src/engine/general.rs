@@ -954,7 +954,7 @@ impl General {
             Model::Permutation(p) => p.update(h, true, true),
         };
         if became_target && self.started_runs() {
-            self.retarget();
+            self.retarget(h);
         }
     }
 
@@ -1008,7 +1008,7 @@ impl General {
             _ => false,
         };
         if became_target {
-            self.retarget();
+            self.retarget(h);
         }
     }
 
@@ -1231,12 +1231,12 @@ impl General {
         f * pairs.max(0.0) / self.cfg.omega / RATE_UNITS_PER_PROBE
     }
 
-    /// A position became a target again: runners recompute where they go next.
-    fn retarget(&mut self) {
+    /// Host `h` became a target again: runners recompute where they go next.
+    fn retarget(&mut self, h: u32) {
         self.ext_retarget();
         if let Model::Sequence(r) = &mut self.model {
             let t = self.t.secs();
-            for (time, id, version, host) in r.retarget_all(t) {
+            for (time, id, version, host) in r.retarget_to(t, h) {
                 self.seq += 1;
                 let epoch = self.h[host as usize].epoch;
                 let kind = Kind::Runner(id, version);

@@ -118,6 +118,41 @@ fn crv1_with_defenders_matches_the_reference() {
     assert_locality_matches(&s, 200, 20);
 }
 
+/// The same with per-thread offsets: every reboot makes a target again, and
+/// the engine re-aims only the runners that could reach it before their
+/// current aim (`Runners::retarget_to`; debug builds also check each kept aim
+/// against a fresh search).
+#[test]
+fn crv1_per_thread_offsets_with_defenders_match_the_reference() {
+    let s = crv1(
+        "per_thread_offset = true\nmax_instances = 2",
+        "[defense.reboot]\nrate = 200\n[defense.patch]\nrate = 50\n",
+        60,
+    );
+    let th = [20, 60];
+    let reference = replicate(&s, EngineChoice::Reference, 43, 150, &th);
+    let exact = replicate(&s, EngineChoice::Auto, 44, 150, &th);
+    for (i, name) in [(0, "20"), (1, "60")] {
+        let col = |r: &[(Vec<Option<f64>>, u32, u32)]| {
+            r.iter()
+                .map(|x| x.0[i].unwrap_or(f64::INFINITY))
+                .collect::<Vec<_>>()
+        };
+        assert_same_distribution(
+            &format!("CRv1 per-thread offsets with defenders, time to {name} infected"),
+            &col(&exact),
+            &col(&reference),
+        );
+    }
+    let sizes =
+        |r: &[(Vec<Option<f64>>, u32, u32)]| r.iter().map(|x| x.1 as f64).collect::<Vec<_>>();
+    assert_same_distribution(
+        "CRv1 per-thread offsets with defenders, final size",
+        &sizes(&exact),
+        &sizes(&reference),
+    );
+}
+
 fn crii(extra: &str, minutes: u32) -> Scenario {
     scenario(&format!(
         r#"

@@ -264,6 +264,40 @@ impl Runners {
         next.map(|k| (r.t0 + (k + 1.0 - r.x0) / r.speed).max(t))
     }
 
+    /// Whether runner `r`, at `t`, reaches its current aim before position
+    /// `p` and its aim is still a target: then [`Runners::reaim`] would give
+    /// it the same probe index (it searches from the same `from` for the first
+    /// target, and no target lies between `from` and the aim, since every
+    /// target added there re-aimed the runner).
+    fn keeps_aim(&self, r: &Runner, t: f64, p: u64) -> bool {
+        let Some(k) = r.next_k else {
+            return false;
+        };
+        if k < r.sent {
+            return false;
+        }
+        // As in `reaim`.
+        let from = r.sent.max(r.x_at(t).floor()).min(k);
+        let ahead = k - from;
+        if ahead >= self.m as f64 {
+            return false;
+        }
+        let aim = (r.offset + (k as u64) % self.m) % self.m;
+        let rank = self.pos_sorted.partition_point(|&q| q < aim);
+        let at = self.host_at_rank[rank] as usize;
+        if !(self.susceptible[at] || self.reinfectable[at]) {
+            return false;
+        }
+        let cur = (r.offset + (from as u64) % self.m) % self.m;
+        let to_p = (p + self.m - cur) % self.m;
+        let keeps = to_p as f64 > ahead;
+        debug_assert!(
+            !keeps || self.aim(r, from) == Some(k),
+            "a kept aim is the aim"
+        );
+        keeps
+    }
+
     /// The host's speed inputs changed (awake threads, phase): update its runners.
     /// Returns `(time, runner id, version)` of each new hit to schedule.
     /// `per_thread_units` is the rate of one awake thread [rate units] (0 when
@@ -293,13 +327,22 @@ impl Runners {
         out
     }
 
-    /// A new target appeared: re-aim every moving runner.
-    /// Returns `(time, runner id, version, host)`.
-    pub fn retarget_all(&mut self, t: f64) -> Vec<(f64, u32, u32, u32)> {
+    /// Host `h` just became a target at `t`: re-aim the moving runners that
+    /// may reach it before their current aim. Returns `(time, runner id,
+    /// version, host)` of each new hit to schedule.
+    ///
+    /// A runner whose aim is still a target, with `h`'s position beyond it,
+    /// keeps its aim and its scheduled hit: re-aiming it would find the same
+    /// probe index, hence the same time. Re-aiming every runner instead made
+    /// each new target cost a Fenwick search and a heap entry per runner (with
+    /// per-thread offsets, 99 per infected host), and the stale entries
+    /// dominated the run (`bench/RESULTS.md`).
+    pub fn retarget_to(&mut self, t: f64, h: u32) -> Vec<(f64, u32, u32, u32)> {
+        let p = self.pos_sorted[self.rank_of_host[h as usize] as usize];
         let mut out = Vec::new();
         for id in 0..self.runners.len() as u32 {
             let r = &self.runners[id as usize];
-            if !r.alive || r.speed <= 0.0 {
+            if !r.alive || r.speed <= 0.0 || self.keeps_aim(r, t, p) {
                 continue;
             }
             let host = r.host;
