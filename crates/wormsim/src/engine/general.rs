@@ -35,6 +35,7 @@ mod containment;
 mod local;
 mod permutation;
 mod pool;
+mod queue;
 mod runner;
 mod scanset;
 mod strategy;
@@ -51,8 +52,6 @@ use crate::rng::{Rng, Streams, below_u64, keyed_exp1, stream};
 use crate::scenario::{Congestion, PatchLag, Reinfection, ScanStrategy, Scenario, Wake};
 use crate::time::{DAY, SimTime};
 use rand::RngExt;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// Host flag bits (engine state, beside the trait bits of the setup).
 mod flag {
@@ -110,20 +109,12 @@ struct Sched {
     kind: Kind,
 }
 
-impl PartialEq for Sched {
-    fn eq(&self, o: &Self) -> bool {
-        self.t.to_bits() == o.t.to_bits() && self.seq == o.seq
-    }
-}
-impl Eq for Sched {}
-impl PartialOrd for Sched {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Sched {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.t.total_cmp(&o.t).then(self.seq.cmp(&o.seq))
+impl queue::Keyed for Sched {
+    /// Time (in the order of `f64::total_cmp`), then sequence number: events
+    /// at the same instant run in the order they were scheduled.
+    #[inline]
+    fn key(&self) -> u128 {
+        (u128::from(queue::f64_key(self.t)) << 64) | u128::from(self.seq)
     }
 }
 
@@ -350,7 +341,7 @@ pub struct General {
     patch_replay: Box<PatchReplay>,
     /// The distinct numbers of scanning threads per instance ([`Host::tclass`]).
     thread_counts: Vec<u16>,
-    heap: BinaryHeap<Reverse<Sched>>,
+    heap: queue::Queue<Sched>,
     seq: u64,
     breaks: Vec<(SimTime, Break)>,
     next_break: usize,
@@ -583,7 +574,7 @@ impl General {
             next_patch: 0,
             patch_replay,
             thread_counts,
-            heap: BinaryHeap::new(),
+            heap: queue::Queue::new(),
             seq: 0,
             breaks,
             next_break: 0,
@@ -682,13 +673,13 @@ impl General {
     fn schedule(&mut self, t: f64, host: u32, kind: Kind) {
         self.seq += 1;
         let epoch = self.h[host as usize].epoch;
-        self.heap.push(Reverse(Sched {
+        self.heap.push(Sched {
             t,
             seq: self.seq,
             host,
             epoch,
             kind,
-        }));
+        });
     }
 
     /// Schedule the next phase change and drop-dead date of a wrong-clock host.
@@ -760,13 +751,13 @@ impl General {
                 self.seq += 1;
                 let epoch = self.h[h as usize].epoch;
                 let kind = Kind::Runner(id, version);
-                self.heap.push(Reverse(Sched {
+                self.heap.push(Sched {
                     t: when,
                     seq: self.seq,
                     host: h,
                     epoch,
                     kind,
-                }));
+                });
             }
             self.emit_runner_moves(obs);
             self.drop_stale_runner_hits();
@@ -1240,13 +1231,13 @@ impl General {
                 self.seq += 1;
                 let epoch = self.h[host as usize].epoch;
                 let kind = Kind::Runner(id, version);
-                self.heap.push(Reverse(Sched {
+                self.heap.push(Sched {
                     t: time,
                     seq: self.seq,
                     host,
                     epoch,
                     kind,
-                }));
+                });
             }
             self.drop_stale_runner_hits();
         }
@@ -1267,14 +1258,10 @@ impl General {
         if self.heap.len() <= Self::runner_heap_bound(r, self.n) {
             return;
         }
-        let entries = std::mem::take(&mut self.heap).into_vec();
-        self.heap = entries
-            .into_iter()
-            .filter(|Reverse(s)| match s.kind {
-                Kind::Runner(id, version) => r.is_current(id, version),
-                _ => true,
-            })
-            .collect();
+        self.heap.retain(|s| match s.kind {
+            Kind::Runner(id, version) => r.is_current(id, version),
+            _ => true,
+        });
     }
 
     /// Twice what the heap can hold that is current, with runners `r` and
@@ -1749,7 +1736,7 @@ impl General {
             _ => None,
         };
         let th = match self.heap.peek() {
-            Some(Reverse(s)) if SimTime(s.t) <= stop => Some(SimTime(s.t)),
+            Some(s) if SimTime(s.t) <= stop => Some(SimTime(s.t)),
             _ => None,
         };
         let tw = match self
@@ -1925,7 +1912,7 @@ impl General {
             return true;
         }
         if th == Some(t_sched) {
-            let Reverse(ev) = self.heap.pop().expect("peeked");
+            let ev = self.heap.pop().expect("peeked");
             self.counters.events += 1;
             self.scheduled(ev, obs);
             return true;

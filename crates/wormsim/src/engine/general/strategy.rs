@@ -411,13 +411,13 @@ impl General {
             for (when, v, host) in p.retarget_all(t) {
                 self.seq += 1;
                 let epoch = self.h[host as usize].epoch;
-                self.heap.push(std::cmp::Reverse(Sched {
+                self.heap.push(Sched {
                     t: when,
                     seq: self.seq,
                     host,
                     epoch,
                     kind: Kind::Ext(Due::Perm(v)),
-                }));
+                });
             }
         }
     }
