@@ -8,7 +8,8 @@ scenarios that combine the optional mechanisms (`generate`); damaged
 checkpoints (`checkpoint`); damaged series for `wormsim fit` (`fit`);
 damaged sweep files over a tiny scenario, with --shard, --resume and the
 Slurm/Kubernetes variables (`sweep`); shard directories with units deleted,
-duplicated, moved, edited or truncated and manifests changed (`merge`);
+duplicated, moved, edited (under the stale checksum, resealed, or without one
+as older units were written) or truncated and manifests changed (`merge`);
 sweep files and odd flags for `wormsim slurm-script` (`slurm-script`); web
 server logs with damaged lines, junk, over-long lines, bad times and gzip
 (`logs`); tiny scenarios with odd --runs/--threads/--seed/--format
@@ -733,11 +734,34 @@ def load_dir(base, d):
     return out
 
 
-def edit_json(data, kind):
-    """A unit file with one field changed; None if it does not apply."""
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def seal(v, how):
+    """Unit object V as a file: with its old checksum kept (`stale`), with a new
+    one computed as `wormsim` does (`resealed`), or without one, as units were
+    written before checksums (`legacy`, read unchecked)."""
+    old = v.pop('checksum', None)
+    body = json.dumps(v, separators=(',', ':'), ensure_ascii=False).encode()
+    if how == 'legacy':
+        return body + b'\n'
+    sum_ = fnv1a64(body) if how == 'resealed' or not isinstance(old, str) else None
+    tail = f'fnv1a64:{sum_:016x}' if sum_ is not None else old
+    return body[:-1] + b',"checksum":' + json.dumps(tail).encode() + b'}\n'
+
+
+def edit_json(data, kind, how='stale'):
+    """A unit file with one field changed, sealed by HOW (see `seal`); None if it
+    does not apply."""
     try:
         v = json.loads(data)
     except ValueError:
+        return None
+    if not isinstance(v, dict) or 'series' not in v:
         return None
     if kind == 'summary-value':
         c = random.choice(list(v['summary']))
@@ -764,7 +788,7 @@ def edit_json(data, kind):
         v['start'] = random.choice([v['start'] + 1, 'x', None, 0])
     elif kind == 'engine':
         v['engine'] = random.choice(['', 5, None])
-    return (json.dumps(v) + '\n').encode()
+    return seal(v, how)
 
 
 def merge(r, cases):
@@ -776,23 +800,29 @@ def merge(r, cases):
              'empty-dir', 'units-file', 'unit-dir', 'empty-unit', 'binary-unit']
     # Damage that leaves every unit present once and intact: the merge must succeed
     # and equal the sweep's own tables.
-    benign = {'move', 'stray-file', 'zeros', 'manifest-name', 'engine'}
+    benign = {'move', 'stray-file', 'zeros', 'manifest-name', 'engine-resealed', 'engine-legacy'}
+    # Values changed in a unit whose checksum matches (resealed, or an older unit
+    # without one) cannot be told from a run's: a merge that takes them is expected.
+    forged = {f'{kd}-{how}' for kd in ('summary-value', 'series-value', 'engine')
+              for how in ('resealed', 'legacy')}
     for k in range(cases):
         sw = random.choice(['A', 'A', 'B'])
         dirs = [f'{sw}{j}' for j in range(3)]
         inputs = {}
         for d in dirs:
             inputs.update(load_dir(base, d))
-        applied = []
+        applied, damaged = [], []
         args_dirs = list(dirs)
         for _ in range(random.choice([1, 1, 1, 2])):
             kind = random.choice(kinds)
             applied.append(kind)
-            units = sorted(f for f in inputs if '/units/' in f)
+            # Unit files only (not the stray files an earlier step may have added).
+            units = sorted(f for f in inputs if re.search(r'/units/\d+\.json$', f))
             if not units:
                 continue
             f = random.choice(units)
             d = f.split('/')[0]
+            damaged.append(f)
             if kind == 'delete':
                 del inputs[f]
             elif kind == 'dup':
@@ -822,9 +852,14 @@ def merge(r, cases):
                 inputs[f] = bytes(b)
             elif kind in ('summary-value', 'summary-drop', 'series-value', 'series-short',
                           'series-all-short', 'ids', 'params', 'start', 'engine'):
-                e = edit_json(inputs[f], kind)
+                # Unit files end with a checksum: an edit under the old one must be
+                # refused; a resealed or checksum-less (older layout) edit reaches
+                # merge's own checks.
+                how = random.choice(['stale', 'stale', 'resealed', 'legacy'])
+                e = edit_json(inputs[f], kind, how)
                 if e is not None:
                     inputs[f] = e
+                    applied[-1] = f'{kind}-{how}'
             elif kind.startswith('manifest'):
                 targets = dirs if kind == 'manifest-all' else [random.choice(dirs)]
                 for t in targets:
@@ -885,6 +920,12 @@ def merge(r, cases):
         fmt = random.choice([[], [], ['--format', 'csv,json,parquet'], ['--format', 'json']])
         args = ['merge'] + args_dirs + ['-q'] + out + fmt
         names = tuple(args_dirs) + ('units are missing', 'unit is present', 'units are present')
+        one_file = {'truncate', 'flip', 'summary-value', 'summary-drop', 'series-value', 'series-short',
+                    'series-all-short', 'ids', 'params', 'start', 'engine', 'empty-unit', 'binary-unit'}
+        base_kind = applied[0] if applied[0] in one_file else applied[0].rsplit('-', 1)[0]
+        if len(applied) == 1 and damaged and base_kind in one_file and out != ['--out', 'A0/units']:
+            # One unit file damaged: a refusal must name that file, not another.
+            names = (damaged[0],)
         first = Step(args, names)
         where = out[1] if out else args_dirs[0]
         kinds_here = list(applied)
@@ -898,6 +939,9 @@ def merge(r, cases):
                 return None
             if all(kd in benign for kd in kinds_here):
                 return f'merge after {"+".join(kinds_here)} (harmless) differs: {why}'
+            if all(kd in benign or kd in forged for kd in kinds_here):
+                r.notes['forged values merged (expected)'] += 1
+                return None
             r.notes['damage accepted: ' + '+'.join(kinds_here)] += 1
             return f'damage accepted ({"+".join(kinds_here)}): {why}'
         r.steps(f'merge-{k}-{"+".join(applied)}', [first], inputs, check)
@@ -909,10 +953,16 @@ def slurm(r, cases):
         inputs = {'sw.toml': text, 'tiny.toml': tiny_scenario()}
         args = ['slurm-script', 'sw.toml', '--tasks',
                 random.choice(['1', '2', '3', '0', '1000000', '-1', str(units or 2), str((units or 2) + 1)])]
-        opts = {'--partition': ['gpu', 'a b', "it's", 'x\ntouch slurm-injected', '$(id)', ''],
-                '--time': ['01:00:00', '1-00:00', 'x y', '\n'],
-                '--mem': ['4G', '0', "1'G"], '--cpus-per-task': ['1', '0', '4', '-1'],
-                '--out': ['o d', 'out/x', "q'uote"], '--wormsim': ['/opt/wormsim', 'w s', 'rel/bin'],
+        # Odd --partition, --time and --mem values are refused (exit 2, naming the flag);
+        # Slurm's own formats must give a script that parses.
+        opts = {'--partition': ['gpu', 'a b', "it's", 'x\ntouch slurm-injected', '$(id)', '', 'batch,debug',
+                                'gpu,', 'p.1_x-y'],
+                '--time': ['01:00:00', '1-00:00', 'x y', '\n', '2-00:00:00', 'infinite', '90', '1:2:3:4',
+                           '-1', '1-'],
+                '--mem': ['4G', '0', "1'G", '512', '16g', '4GB', '1.5G', '99999999999999999999'],
+                '--cpus-per-task': ['1', '0', '4', '-1'],
+                '--out': ['o d', 'out/x', "q'uote", 'p%x', 'a#b', '$(id)', 'x\ny', '"dq"'],
+                '--wormsim': ['/opt/wormsim', 'w s', 'rel/bin', "/o'p/w", 'w\tb'],
                 '--format': ['csv,parquet', 'json', 'xml']}
         for o, vals in opts.items():
             if random.random() < 0.25:
