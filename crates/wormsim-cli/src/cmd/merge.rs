@@ -55,28 +55,39 @@ fn join_paths(paths: &[&Path]) -> String {
 /// files whose times differ from those a strict majority of the replicates
 /// share, or, without such a majority, every file of the point.
 fn check_times(p: u64, series: &[RunSeries], paths: &[&Path]) -> anyhow::Result<()> {
-    let Some(first) = series.first() else {
+    let times: Vec<&Vec<f64>> = series.iter().map(|s| &s.time).collect();
+    check_same(p, &times, paths, "series row times")
+}
+
+/// The replicates of point `p` must agree on `values` (one per replicate, from
+/// the unit files `paths`); if not, the error names the files that differ from
+/// the majority, or every file of the point when there is none (an edited
+/// unit without a checksum must not get an intact one blamed).
+fn check_same<T: PartialEq>(
+    p: u64,
+    values: &[T],
+    paths: &[&Path],
+    what: &str,
+) -> anyhow::Result<()> {
+    let Some(first) = values.first() else {
         return Ok(());
     };
-    if series.iter().all(|s| s.time == first.time) {
+    if values.iter().all(|v| v == first) {
         return Ok(());
     }
-    let count = |t: &Vec<f64>| series.iter().filter(|s| &s.time == t).count();
-    let majority = series
-        .iter()
-        .map(|s| &s.time)
-        .find(|t| 2 * count(t) > series.len());
+    let count = |t: &T| values.iter().filter(|v| *v == t).count();
+    let majority = values.iter().find(|t| 2 * count(t) > values.len());
     Err(input(match majority {
         Some(t) => {
-            let odd: Vec<&Path> = series
+            let odd: Vec<&Path> = values
                 .iter()
                 .zip(paths)
-                .filter(|(s, _)| &s.time != t)
+                .filter(|(v, _)| *v != t)
                 .map(|(_, p)| *p)
                 .collect();
             let one = odd.len() == 1;
             format!(
-                "{}: {} series row times differ from those of the other replicates of point {p}; \
+                "{}: {} {what} differ from those of the other replicates of point {p}; \
                  {} damaged: delete {} and rerun {} shard{} with --resume",
                 join_paths(&odd),
                 if one { "its" } else { "their" },
@@ -87,7 +98,7 @@ fn check_times(p: u64, series: &[RunSeries], paths: &[&Path]) -> anyhow::Result<
             )
         }
         None => format!(
-            "{}: the replicates of point {p} have different series row times; some of these \
+            "{}: the replicates of point {p} have different {what}; some of these \
              unit files are damaged: delete them and rerun their shards with --resume",
             join_paths(paths)
         ),
@@ -183,21 +194,11 @@ pub fn merge(
     for p in 0..m.points {
         let mut chunk = Table::with_schema(sum_schema.iter().copied());
         let mut series: Vec<RunSeries> = Vec::with_capacity(m.replicates as usize);
-        let mut first: Option<(f64, Vec<Cell>)> = None;
+        let mut heads: Vec<(f64, Vec<Cell>)> = Vec::with_capacity(m.replicates as usize);
         for r in 0..m.replicates {
             let id = p * m.replicates + r;
             let u = units::read(&found[&id], id, m)?;
-            match &first {
-                None => first = Some((u.start, u.params.clone())),
-                Some((start, params)) => {
-                    if *start != u.start || *params != u.params {
-                        return Err(input(format!(
-                            "{}: its point {p} parameters differ from those of replicate 0; the file is damaged: delete it and rerun its shard with --resume",
-                            found[&id].display()
-                        )));
-                    }
-                }
-            }
+            heads.push((u.start, u.params.clone()));
             let mut row = vec![
                 Cell::Int(Some(id as i64)),
                 Cell::Int(Some(p as i64)),
@@ -211,9 +212,10 @@ pub fn merge(
         let paths: Vec<&Path> = (0..m.replicates)
             .map(|r| found[&(p * m.replicates + r)].as_path())
             .collect();
+        check_same(p, &heads, &paths, "start times and point parameters")?;
         check_times(p, &series, &paths)?;
         sum_out.write(&chunk)?;
-        let (start, params) = first.expect("at least one replicate");
+        let (start, params) = heads.swap_remove(0);
         let mut prefix: Vec<(&str, Cell)> = vec![("point", Cell::Int(Some(p as i64)))];
         prefix.extend(param_schema.iter().map(|(n, _)| *n).zip(params));
         let refs: Vec<&RunSeries> = series.iter().collect();

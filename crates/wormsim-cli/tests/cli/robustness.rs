@@ -434,6 +434,31 @@ mod merge {
         assert!(!e.contains("units/0000001.json"), "{e}");
     }
 
+    /// Bug 18: a unit without a checksum whose start time was edited made
+    /// merge blame the intact replicate compared with it, so deleting that one
+    /// and resuming never helped. The majority decides, as for series times.
+    #[test]
+    fn different_start_times_name_the_edited_unit() {
+        let d = setup();
+        let (out, _, _) = sweep(d.path(), "h");
+        edit(&unit(&out, 0), |o| {
+            o.remove("checksum");
+            let start = o["start"].as_f64().expect("start");
+            o.insert("start".into(), serde_json::json!(start + 1.0));
+        });
+        let e = refused(
+            d.path(),
+            &["merge", "h"],
+            &[
+                "units/0000000.json",
+                "start times and point parameters",
+                "--resume",
+            ],
+        );
+        assert!(!e.contains("units/0000001.json"), "{e}");
+        assert!(!e.contains("units/0000002.json"), "{e}");
+    }
+
     /// `units` a file, and a unit a directory: input errors naming the path
     /// (they exited 1), for `merge` and `sweep --resume`.
     #[test]
