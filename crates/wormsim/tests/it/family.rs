@@ -93,28 +93,7 @@ fn crv1_with_defenders_matches_the_reference() {
         "[defense.reboot]\nrate = 200\n[defense.patch]\nrate = 50\n",
         90,
     );
-    let th = [20, 60, 100];
-    let reference = replicate(&s, EngineChoice::Reference, 41, 200, &th);
-    let exact = replicate(&s, EngineChoice::Auto, 42, 200, &th);
-    for (i, name) in [(0, "20"), (1, "60"), (2, "100")] {
-        let col = |r: &[(Vec<Option<f64>>, u32, u32)]| {
-            r.iter()
-                .map(|x| x.0[i].unwrap_or(f64::INFINITY))
-                .collect::<Vec<_>>()
-        };
-        assert_same_distribution(
-            &format!("CRv1 with defenders, time to {name} infected"),
-            &col(&exact),
-            &col(&reference),
-        );
-    }
-    let final_size =
-        |r: &[(Vec<Option<f64>>, u32, u32)]| r.iter().map(|x| x.1 as f64).collect::<Vec<_>>();
-    assert_same_distribution(
-        "CRv1 with defenders, final size",
-        &final_size(&exact),
-        &final_size(&reference),
-    );
+    same_times_and_sizes("CRv1 with defenders", &s, &[20, 60, 100], 200, (41, 42));
     assert_locality_matches(&s, 200, 20);
 }
 
@@ -129,17 +108,35 @@ fn crv1_per_thread_offsets_with_defenders_match_the_reference() {
         "[defense.reboot]\nrate = 200\n[defense.patch]\nrate = 50\n",
         60,
     );
-    let th = [20, 60];
-    let reference = replicate(&s, EngineChoice::Reference, 43, 150, &th);
-    let exact = replicate(&s, EngineChoice::Auto, 44, 150, &th);
-    for (i, name) in [(0, "20"), (1, "60")] {
+    same_times_and_sizes(
+        "CRv1 per-thread offsets with defenders",
+        &s,
+        &[20, 60],
+        150,
+        (43, 44),
+    );
+}
+
+/// KS tests of the exact engine against the per-probe reference (`runs` each,
+/// seeds `(reference, exact)`): the times to each of `thresholds` infected,
+/// and the final size.
+fn same_times_and_sizes(
+    label: &str,
+    s: &Scenario,
+    thresholds: &[u32],
+    runs: u64,
+    seeds: (u64, u64),
+) {
+    let reference = replicate(s, EngineChoice::Reference, seeds.0, runs, thresholds);
+    let exact = replicate(s, EngineChoice::Auto, seeds.1, runs, thresholds);
+    for (i, n) in thresholds.iter().enumerate() {
         let col = |r: &[(Vec<Option<f64>>, u32, u32)]| {
             r.iter()
                 .map(|x| x.0[i].unwrap_or(f64::INFINITY))
                 .collect::<Vec<_>>()
         };
         assert_same_distribution(
-            &format!("CRv1 per-thread offsets with defenders, time to {name} infected"),
+            &format!("{label}, time to {n} infected"),
             &col(&exact),
             &col(&reference),
         );
@@ -147,7 +144,7 @@ fn crv1_per_thread_offsets_with_defenders_match_the_reference() {
     let sizes =
         |r: &[(Vec<Option<f64>>, u32, u32)]| r.iter().map(|x| x.1 as f64).collect::<Vec<_>>();
     assert_same_distribution(
-        "CRv1 per-thread offsets with defenders, final size",
+        &format!("{label}, final size"),
         &sizes(&exact),
         &sizes(&reference),
     );
