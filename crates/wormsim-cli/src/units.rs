@@ -25,6 +25,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use wormsim::checkpoint::fnv1a64;
 use wormsim::ensemble::columns::{SERIES_VARIABLES, SUMMARY_COLUMNS};
 use wormsim::ensemble::table::{Cell, Kind};
 use wormsim::ensemble::{Record, RunSeries};
@@ -48,13 +49,6 @@ const FIELDS: [&str; 9] = [
     "summary",
     "series",
 ];
-
-/// 64-bit FNV-1a (Fowler, Noll and Vo) of `bytes`, as in checkpoints.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
 
 /// The manifest file of an output directory.
 pub fn manifest_path(dir: &Path) -> PathBuf {
@@ -356,11 +350,9 @@ fn floats(v: Option<&Value>) -> Option<Vec<f64>> {
     v?.as_array()?.iter().map(Value::as_f64).collect()
 }
 
-/// Read a unit file, checking it is unit `id` of a sweep with `m`'s shape.
+/// Read a unit file (a path from [`list`], which refuses directories),
+/// checking it is unit `id` of a sweep with `m`'s shape.
 pub fn read(path: &Path, id: u64, m: &Manifest) -> anyhow::Result<Unit> {
-    if path.is_dir() {
-        return Err(not_a_file(path));
-    }
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let damaged = |what: &str| {
         input(format!(

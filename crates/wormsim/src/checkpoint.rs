@@ -33,8 +33,9 @@ use std::sync::Arc;
 const MAGIC: &str = "# wormsim checkpoint v1";
 const CHECKSUM: &str = "# checksum fnv1a64 ";
 
-/// 64-bit FNV-1a (Fowler, Noll and Vo) of `bytes`.
-fn fnv1a64(bytes: &[u8]) -> u64 {
+/// 64-bit FNV-1a (Fowler, Noll and Vo) of `bytes`: the checksum of
+/// checkpoints, and of sweep unit files (`wormsim` CLI).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
