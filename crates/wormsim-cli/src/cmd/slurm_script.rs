@@ -155,15 +155,9 @@ pub fn run(a: &SlurmScriptArgs) -> anyhow::Result<ExitCode> {
     }
     // Validate now, not on the cluster.
     let (sweep, _) = load(&a.sweep, None)?;
-    // The sweep refuses such names itself; checked again because the name is
-    // written into the script's comments.
-    if sweep.name.chars().any(char::is_control) {
-        return Err(input(format!(
-            "{}: `name` {:?} holds a control character (a newline, tab, ...) that cannot be \
-             written into a job script; give a name of printable characters on one line",
-            sweep.source_name, sweep.name
-        )));
-    }
+    // The name is written into the script's comments: the sweep refuses a
+    // `name` with a control character (`scenario::name_problem`), and a name
+    // taken from the file's stem is checked with the file's path below.
     if a.tasks > sweep.units() {
         return Err(input(format!(
             "--tasks: {} tasks for {} units leaves some tasks without work; use --tasks {} or fewer",
