@@ -41,6 +41,20 @@ impl Runner {
     fn x_at(&self, t: f64) -> f64 {
         self.x0 + self.speed * (t - self.t0)
     }
+
+    /// The probe index a re-aim at `t` searches from: the progress, but not
+    /// past `sent`, nor past a hit still pending. A pending hit (not fired:
+    /// its index is at least `sent`) is due at or after `t`, so its probe has
+    /// not gone yet even when the rounded progress says it is due right now
+    /// (two runners' hits at the same instant, the first changing the
+    /// second's speed): keep it.
+    fn search_from(&self, t: f64) -> f64 {
+        let from = self.sent.max(self.x_at(t).floor());
+        match self.next_k {
+            Some(k) if k >= self.sent => from.min(k),
+            _ => from,
+        }
+    }
 }
 
 pub struct Runners {
@@ -109,10 +123,20 @@ impl Runners {
         self.n_susceptible
     }
 
+    /// Whether host `h` is a target (susceptible, or can take another instance).
+    fn is_target(&self, h: usize) -> bool {
+        self.susceptible[h] || self.reinfectable[h]
+    }
+
+    /// Sequence position of runner `r`'s probe `k`.
+    fn position(&self, r: &Runner, k: f64) -> u64 {
+        (r.offset + (k as u64) % self.m) % self.m
+    }
+
     /// Update `h`'s target flag; true if it just became a target.
     fn update_target(&mut self, h: u32) -> bool {
         let r = self.rank_of_host[h as usize] as usize;
-        let on = self.susceptible[h as usize] || self.reinfectable[h as usize];
+        let on = self.is_target(h as usize);
         let was = self.targetable.get(r) == 1;
         self.targetable.set(r, u64::from(on));
         on && !was
@@ -223,7 +247,7 @@ impl Runners {
         if total == 0 {
             return None;
         }
-        let cur = (r.offset + (k as u64) % self.m) % self.m;
+        let cur = self.position(r, k);
         let rank = self.pos_sorted.partition_point(|&p| p < cur);
         let before = self.targetable.prefix(rank);
         let (j, wrap) = if before < total {
@@ -247,17 +271,7 @@ impl Runners {
             r.version = r.version.wrapping_add(1);
             return None;
         }
-        let mut from = r.sent.max(r.x_at(t).floor());
-        // A hit still pending (not fired: its index is at least `sent`) is due
-        // at or after `t`, so its probe has not gone yet even when the rounded
-        // progress says it is due right now (two runners' hits at the same
-        // instant, the first changing the second's speed): keep it.
-        if let Some(k) = r.next_k {
-            if k >= r.sent {
-                from = from.min(k);
-            }
-        }
-        let next = self.aim(r, from);
+        let next = self.aim(r, r.search_from(t));
         let r = &mut self.runners[id as usize];
         r.version = r.version.wrapping_add(1);
         r.next_k = next;
@@ -276,19 +290,17 @@ impl Runners {
         if k < r.sent {
             return false;
         }
-        // As in `reaim`.
-        let from = r.sent.max(r.x_at(t).floor()).min(k);
+        let from = r.search_from(t);
         let ahead = k - from;
         if ahead >= self.m as f64 {
             return false;
         }
-        let aim = (r.offset + (k as u64) % self.m) % self.m;
+        let aim = self.position(r, k);
         let rank = self.pos_sorted.partition_point(|&q| q < aim);
-        let at = self.host_at_rank[rank] as usize;
-        if !(self.susceptible[at] || self.reinfectable[at]) {
+        if !self.is_target(self.host_at_rank[rank] as usize) {
             return false;
         }
-        let cur = (r.offset + (from as u64) % self.m) % self.m;
+        let cur = self.position(r, from);
         let to_p = (p + self.m - cur) % self.m;
         let keeps = to_p as f64 > ahead;
         debug_assert!(
@@ -376,7 +388,7 @@ impl Runners {
             return None;
         }
         let k = r.next_k?;
-        let pos = (r.offset + (k as u64) % self.m) % self.m;
+        let pos = self.position(r, k);
         let rank = self.pos_sorted.partition_point(|&p| p < pos);
         let target = self.host_at_rank[rank];
         debug_assert_eq!(self.pos_sorted[rank], pos);
