@@ -499,10 +499,7 @@ impl Setup {
         };
         // Host weights are integers (rate units) summed in `u64`: refuse rates
         // whose sum over every host at its most instances could overflow.
-        let max_instances = match w.reinfection {
-            Reinfection::AddInstance { max_instances } => u128::from(max_instances),
-            Reinfection::Ignore => 1,
-        };
+        let max_instances = u128::from(w.reinfection.max_instances());
         let most: u128 = thread_units
             .iter()
             .zip(&threads)

@@ -207,6 +207,16 @@ pub enum Reinfection {
     AddInstance { max_instances: u8 },
 }
 
+impl Reinfection {
+    /// The most worm instances a host can hold (1 when re-infection does nothing).
+    pub fn max_instances(self) -> u8 {
+        match self {
+            Reinfection::AddInstance { max_instances } => max_instances,
+            Reinfection::Ignore => 1,
+        }
+    }
+}
+
 /// The worm.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WormSpec {

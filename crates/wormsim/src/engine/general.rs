@@ -49,7 +49,7 @@ use super::{
 use crate::calendar::Phase;
 use crate::checkpoint::{Checkpoint, HostSnapshot};
 use crate::rng::{Rng, Streams, below_u64, keyed_exp1, stream};
-use crate::scenario::{Congestion, PatchLag, Reinfection, ScanStrategy, Scenario, Wake};
+use crate::scenario::{Congestion, PatchLag, ScanStrategy, Scenario, Wake};
 use crate::time::{DAY, SimTime};
 use rand::RngExt;
 
@@ -404,10 +404,7 @@ impl General {
             omega: setup.population.space_size(),
             calendar: s.calendar.enabled,
             wake: s.calendar.wake,
-            max_instances: match s.worm.reinfection {
-                Reinfection::AddInstance { max_instances } => max_instances,
-                Reinfection::Ignore => 1,
-            },
+            max_instances: s.worm.reinfection.max_instances(),
             lifetime: s.worm.lifetime,
             drop_dead: s.worm.drop_dead,
             nt4_crash: s.worm.nt4_crash,

@@ -36,7 +36,7 @@ use super::{
 use crate::calendar::Phase;
 use crate::population::generate::block_levels;
 use crate::rng::{Rng, Streams, stream};
-use crate::scenario::{Congestion, PatchLag, Reinfection, ScanStrategy, Scenario, Wake};
+use crate::scenario::{Congestion, PatchLag, ScanStrategy, Scenario, Wake};
 use crate::schedule::RateSchedule;
 use crate::time::{DAY, SimTime};
 use rand::{Rng as _, RngExt};
@@ -186,10 +186,7 @@ impl Reference {
         for (h, &a) in setup.population.addrs().iter().enumerate() {
             table[a as usize] = h as u32;
         }
-        let max_instances = match s.worm.reinfection {
-            Reinfection::AddInstance { max_instances } => max_instances,
-            Reinfection::Ignore => 1,
-        };
+        let max_instances = s.worm.reinfection.max_instances();
         let r_max = (0..n)
             .map(|h| {
                 (setup.thread_units[h] * setup.threads[h] as u64 * max_instances as u64) as f64
