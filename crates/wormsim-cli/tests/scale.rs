@@ -4,7 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod common;
+
+// `wormsim(dir, args)`: the binary run in `dir`, sharding variables cleared.
+use common::{ok, run_in as wormsim};
 
 const TINY: &str = r#"
 [scenario]
@@ -49,27 +54,6 @@ fn workdir(name: &str) -> PathBuf {
     std::fs::write(d.join("tiny.toml"), TINY).unwrap();
     std::fs::write(d.join("sweep.toml"), SWEEP).unwrap();
     d
-}
-
-fn wormsim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wormsim"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .env_remove("SLURM_ARRAY_TASK_COUNT")
-        .env_remove("JOB_COMPLETION_INDEX")
-        .output()
-        .expect("wormsim runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> Output {
-    let o = wormsim(dir, args);
-    assert!(
-        o.status.success(),
-        "wormsim {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
 }
 
 /// Exit code 2 and the stderr text.

@@ -1,6 +1,9 @@
 //! End-to-end tests of the `wormsim` binary (assert_cmd): one test binary, a
 //! module per command.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod bad_input;
 mod beyond;
 mod check;

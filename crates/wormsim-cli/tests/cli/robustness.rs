@@ -2,9 +2,8 @@
 //! campaign (FUZZING.md, bugs 13–15): each is refused with exit code 2 and one
 //! `error:` line naming the flag or the file, and nothing is written.
 
-use crate::wormsim;
+use crate::common::{ok, run_in};
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 const TINY: &str = r#"[scenario]
 name = "tiny"
@@ -27,27 +26,6 @@ fn setup() -> tempfile::TempDir {
     std::fs::write(dir.path().join("tiny.toml"), TINY).expect("write");
     std::fs::write(dir.path().join("s.toml"), SWEEP).expect("write");
     dir
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    wormsim()
-        .current_dir(dir)
-        .args(args)
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .env_remove("SLURM_ARRAY_TASK_COUNT")
-        .env_remove("JOB_COMPLETION_INDEX")
-        .output()
-        .expect("wormsim runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> Output {
-    let o = run_in(dir, args);
-    assert!(
-        o.status.success(),
-        "wormsim {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
 }
 
 /// Exit code 2 and one `error:` line holding every string of `names`.
