@@ -169,7 +169,8 @@ pub fn run(a: &SlurmScriptArgs) -> anyhow::Result<ExitCode> {
     let sweep_path = absolute(&a.sweep)?;
     let sweep_text = script_path(
         &sweep_path,
-        &a.sweep.display().to_string(),
+        // Escaped: the error stays on one line.
+        &a.sweep.display().to_string().escape_debug().to_string(),
         "rename the sweep file",
     )?;
     let out = absolute(&out_dir(a.out.as_deref(), &sweep))?;

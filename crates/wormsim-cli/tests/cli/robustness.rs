@@ -168,6 +168,22 @@ mod slurm_script {
         assert!(!p.join("o\ntouch /tmp/pwned3").exists());
     }
 
+    /// A sweep file whose name holds a newline (its stem names the sweep and
+    /// the default output): refused on one line, nothing written.
+    #[test]
+    fn sweep_file_with_a_newline_is_refused() {
+        let d = setup();
+        let p = d.path();
+        std::fs::write(p.join("a\nb.toml"), SWEEP).expect("write");
+        refused(
+            p,
+            &["slurm-script", "a\nb.toml", "--tasks", "1", "-o", "job.sh"],
+            &["a\\nb.toml", "control character", "rename the sweep file"],
+        );
+        assert!(!p.join("job.sh").exists());
+        assert!(!p.join("out").exists());
+    }
+
     /// Writes a fake `sbatch` into `bin` that records its arguments, one call
     /// per line, NUL between arguments, and prints a job id.
     fn fake_sbatch(bin: &Path, log: &Path) {
