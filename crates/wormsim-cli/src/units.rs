@@ -116,6 +116,25 @@ pub struct Manifest {
     pub params: Vec<(String, Kind)>,
 }
 
+impl Manifest {
+    /// The manifest `sweep` writes into `dir`, without reading it back.
+    pub fn of(dir: &Path, sweep: &Sweep) -> Manifest {
+        Manifest {
+            dir: dir.to_path_buf(),
+            name: sweep.name.clone(),
+            identity: identity(sweep),
+            points: sweep.points(),
+            replicates: sweep.replicates,
+            units: sweep.units(),
+            params: sweep
+                .param_schema()
+                .into_iter()
+                .map(|(n, k)| (n.to_string(), k))
+                .collect(),
+        }
+    }
+}
+
 fn bad(path: &Path, what: &str) -> anyhow::Error {
     input(format!(
         "{}: {what}; it was written by another wormsim version or is damaged",
@@ -192,31 +211,42 @@ pub fn first_difference(a: &Value, b: &Value) -> String {
     "(identity)".to_string()
 }
 
-/// Prepare `dir` for units of `sweep`: write its manifest, or check that the one
-/// there describes the same sweep.
-pub fn prepare(dir: &Path, sweep: &Sweep) -> anyhow::Result<()> {
+/// Check, writing nothing, that `dir` may hold units of `sweep`: its units
+/// directory (if any) is a directory, and its manifest (if any) describes the
+/// same sweep.
+pub fn check_dir(dir: &Path, sweep: &Sweep) -> anyhow::Result<()> {
     let ud = units_dir(dir);
     if ud.exists() && !ud.is_dir() {
         return Err(not_a_dir(&ud));
     }
-    std::fs::create_dir_all(&ud).with_context(|| format!("cannot create {}", ud.display()))?;
-    let mine = manifest(sweep);
-    let path = manifest_path(dir);
-    if path.exists() {
+    if manifest_path(dir).exists() {
         let theirs = read_manifest(dir)?;
-        if theirs.identity != mine["identity"] {
+        let mine = identity(sweep);
+        if theirs.identity != mine {
             return Err(input(format!(
                 "{} holds units of a different sweep (its `{}` differs from {}'s); \
                  use another --out directory, or delete {} to start over",
                 dir.display(),
-                first_difference(&theirs.identity, &mine["identity"]),
+                first_difference(&theirs.identity, &mine),
                 sweep.source_name,
                 dir.display()
             )));
         }
+    }
+    Ok(())
+}
+
+/// Prepare `dir` for units of `sweep`: write its manifest, or check that the one
+/// there describes the same sweep.
+pub fn prepare(dir: &Path, sweep: &Sweep) -> anyhow::Result<()> {
+    check_dir(dir, sweep)?;
+    let ud = units_dir(dir);
+    std::fs::create_dir_all(&ud).with_context(|| format!("cannot create {}", ud.display()))?;
+    let path = manifest_path(dir);
+    if path.exists() {
         return Ok(());
     }
-    let mut text = serde_json::to_string_pretty(&mine).expect("JSON serializes");
+    let mut text = serde_json::to_string_pretty(&manifest(sweep)).expect("JSON serializes");
     text.push('\n');
     write_atomic(&path, text.as_bytes())
 }
@@ -350,28 +380,49 @@ fn floats(v: Option<&Value>) -> Option<Vec<f64>> {
     v?.as_array()?.iter().map(Value::as_f64).collect()
 }
 
+/// Why a unit file cannot be read as the unit it should be.
+enum Fault {
+    /// Its contents do not match its checksum.
+    Changed,
+    /// It is not a unit file of this layout, or not the unit it is named for.
+    Damaged(String),
+}
+
 /// Read a unit file (a path from [`list`], which refuses directories),
 /// checking it is unit `id` of a sweep with `m`'s shape.
 pub fn read(path: &Path, id: u64, m: &Manifest) -> anyhow::Result<Unit> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let damaged = |what: &str| {
-        input(format!(
-            "{}: {what}; the file is damaged or from another wormsim version: delete it and rerun its shard with --resume",
-            path.display()
-        ))
-    };
-    let changed = || {
-        input(format!(
+    parse(&text, id, m).map_err(|f| match f {
+        Fault::Changed => input(format!(
             "{}: its contents do not match its checksum: the unit file was changed or damaged; \
              delete it and rerun its shard with --resume",
             path.display()
-        ))
-    };
-    let checked = checksum_matches(&text);
+        )),
+        Fault::Damaged(what) => input(format!(
+            "{}: {what}; the file is damaged or from another wormsim version: delete it and rerun its shard with --resume",
+            path.display()
+        )),
+    })
+}
+
+/// Check that a unit file can be read as unit `id` of a sweep with `m`'s shape,
+/// as [`read`] and `wormsim merge` would: `Err` gives the reason (without the
+/// path) when it cannot, or when it cannot be read at all.
+pub fn check(path: &Path, id: u64, m: &Manifest) -> Result<(), String> {
+    let text = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    parse(&text, id, m).map(|_| ()).map_err(|f| match f {
+        Fault::Changed => "its contents do not match its checksum".to_string(),
+        Fault::Damaged(what) => what,
+    })
+}
+
+fn parse(text: &[u8], id: u64, m: &Manifest) -> Result<Unit, Fault> {
+    let damaged = |what: &str| Fault::Damaged(what.to_string());
+    let checked = checksum_matches(text);
     if checked == Some(false) {
-        return Err(changed());
+        return Err(Fault::Changed);
     }
-    let v: Value = serde_json::from_slice(&text).map_err(|e| damaged(&e.to_string()))?;
+    let v: Value = serde_json::from_slice(text).map_err(|e| damaged(&e.to_string()))?;
     // Without a valid checksum field, only the layout from before checksums is
     // read (a damaged `checksum` key must not pass as an old unit).
     if checked.is_none()
@@ -379,7 +430,7 @@ pub fn read(path: &Path, id: u64, m: &Manifest) -> anyhow::Result<Unit> {
             .as_object()
             .is_some_and(|o| o.keys().all(|k| FIELDS.contains(&k.as_str())))
     {
-        return Err(changed());
+        return Err(Fault::Changed);
     }
     let num = |k: &str| v.get(k).and_then(Value::as_u64);
     if num("unit") != Some(id)
@@ -416,7 +467,7 @@ pub fn read(path: &Path, id: u64, m: &Manifest) -> anyhow::Result<Unit> {
                     ))
                 })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, Fault>>()?;
     let ser = v.get("series").ok_or_else(|| damaged("no series"))?;
     let time = floats(ser.get("time")).ok_or_else(|| damaged("no series times"))?;
     let values = SERIES_VARIABLES
@@ -426,7 +477,7 @@ pub fn read(path: &Path, id: u64, m: &Manifest) -> anyhow::Result<Unit> {
                 .filter(|x| x.len() == time.len())
                 .ok_or_else(|| damaged(&format!("series `{}` is missing or invalid", var.name)))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, Fault>>()?;
     Ok(Unit {
         start,
         params,

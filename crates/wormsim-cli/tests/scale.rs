@@ -291,6 +291,56 @@ mod sweep {
         );
     }
 
+    /// `--resume` reads the units it finds as `merge` would: a damaged one
+    /// (edited, or cut) is named and run again, and the merged tables are
+    /// those of an uninterrupted run.
+    #[test]
+    fn resume_runs_damaged_units_again() {
+        let d = workdir("sweep-resume-damaged");
+        ok(&d, &["sweep", "sweep.toml", "--out", "whole", "-q"]);
+        ok(&d, &["sweep", "sweep.toml", "--out", "hurt", "-q"]);
+        let units = d.join("hurt/units");
+        // An edit that keeps the file valid JSON (caught by the checksum) and a
+        // file cut in half.
+        let edited = units.join("0000003.json");
+        let text = read(&edited);
+        let (head, tail) = text.split_at(text.find("\"summary\"").expect("a summary"));
+        let tail = tail.replacen("\"final_size\":", "\"final_size\":1", 1);
+        assert_ne!(tail, text[head.len()..], "the edit changed something");
+        std::fs::write(&edited, format!("{head}{tail}")).unwrap();
+        let cut = units.join("0000011.json");
+        let text = read(&cut);
+        std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+        std::fs::remove_file(d.join("hurt/summaries.csv")).unwrap();
+
+        let o = ok(&d, &["sweep", "sweep.toml", "--out", "hurt", "--resume"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("18 units, 16 done, 2 to run"), "{err}");
+        for (path, unit) in [(&edited, 3), (&cut, 11)] {
+            assert!(
+                err.contains(&format!(
+                    "warning: {}: ",
+                    path.strip_prefix(&d).unwrap().display()
+                )) || err.contains(&format!("warning: {}: ", path.display())),
+                "{err}"
+            );
+            assert!(err.contains(&format!("runs unit {unit} again")), "{err}");
+        }
+        assert!(err.contains("do not match its checksum"), "{err}");
+        for t in ["summaries.csv", "quantiles.csv"] {
+            assert_eq!(
+                read(d.join("whole").join(t)),
+                read(d.join("hurt").join(t)),
+                "{t}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(d.join("whole/units/0000011.json")).unwrap(),
+            std::fs::read(&cut).unwrap(),
+            "the cut unit is written again, whole"
+        );
+    }
+
     /// The same with a real SIGKILL at an arbitrary moment.
     #[cfg(unix)]
     #[test]

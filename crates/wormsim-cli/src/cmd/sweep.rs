@@ -4,6 +4,7 @@ use super::ensemble::default_threads;
 use crate::args::SweepArgs;
 use crate::error::input;
 use crate::{preflight, progress, units};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wormsim::engine::{EngineChoice, SetupError, Simulation};
@@ -106,26 +107,66 @@ fn point_error(sweep: &Sweep, point: u64, e: SetupError) -> anyhow::Error {
     ))
 }
 
-/// Set up, without running, the first of this shard's replicates of every
-/// point it runs, before anything is written. Validation checks each point's
-/// keys, but some refusals come only from the engines' setup (scan rates that
-/// sum beyond exact integers, seeds that are not hosts); found only when a
-/// unit ran, they left a manifest behind, and the corrected sweep was then
-/// refused as "a different sweep" (found by the black-box campaign). Costs one
-/// setup per point, less than a tenth of running the point once.
-fn set_up_points(sweep: &Sweep, shard: Shard) -> anyhow::Result<()> {
-    let r = sweep.replicates;
-    for point in 0..sweep.points() {
-        let first = point * r;
-        let Some(id) = (first..first + r.min(shard.count)).find(|&id| shard.contains(id)) else {
+/// Set up, without running, the first unit to run of every point in `todo`
+/// (unit ids, ascending), before anything is written. Validation checks each
+/// point's keys, but some refusals come only from the engines' setup (scan
+/// rates that sum beyond exact integers, seeds that are not hosts); found only
+/// when a unit ran, they left a manifest behind, and the corrected sweep was
+/// then refused as "a different sweep" (found by the black-box campaign).
+/// Costs one setup per point, less than a tenth of running the point once.
+fn set_up_points(sweep: &Sweep, todo: &[u64]) -> anyhow::Result<()> {
+    let mut last = None;
+    for &id in todo {
+        let (point, replicate) = sweep.unit(id);
+        if last == Some(point) {
             continue;
-        };
-        let (_, replicate) = sweep.unit(id);
+        }
+        last = Some(point);
         let scenario = sweep.scenario(point).map_err(|e| input(e.to_string()))?;
         Simulation::new(&scenario, sweep.seed, replicate, EngineChoice::Auto)
             .map_err(|e| point_error(sweep, point, e))?;
     }
     Ok(())
+}
+
+/// This shard's units already in `dir` that can be read as the units they are
+/// named for. With `--resume`, each is read as `wormsim merge` would read it;
+/// a damaged one (cut, edited, or from another sweep layout) is named on
+/// stderr and run again, its file replaced atomically.
+fn usable_units(
+    dir: &Path,
+    sweep: &Sweep,
+    shard: Shard,
+    resume: bool,
+) -> anyhow::Result<BTreeSet<u64>> {
+    let total = sweep.units();
+    let found: Vec<(u64, PathBuf)> = units::list(dir)?
+        .into_iter()
+        .filter(|&(id, _)| id < total && shard.contains(id))
+        .collect();
+    if !found.is_empty() && !resume {
+        return Err(input(format!(
+            "{} already holds {} of this shard's {} units; pass --resume to skip them and run the rest, \
+             or use another --out directory",
+            dir.display(),
+            found.len(),
+            total.saturating_sub(shard.index).div_ceil(shard.count)
+        )));
+    }
+    let m = units::Manifest::of(dir, sweep);
+    let mut ok = BTreeSet::new();
+    for (id, path) in found {
+        match units::check(&path, id, &m) {
+            Ok(()) => {
+                ok.insert(id);
+            }
+            Err(why) => eprintln!(
+                "warning: {}: {why}; --resume runs unit {id} again",
+                path.display()
+            ),
+        }
+    }
+    Ok(ok)
 }
 
 pub fn run(a: &SweepArgs) -> anyhow::Result<ExitCode> {
@@ -152,24 +193,15 @@ pub fn run(a: &SweepArgs) -> anyhow::Result<ExitCode> {
         preflight::FIX_MANY,
     )?;
 
-    set_up_points(&sweep, shard)?;
-    units::prepare(&dir, &sweep)?;
-    let done = units::list(&dir)?;
-    let already = done
-        .keys()
-        .filter(|&&id| id < total && shard.contains(id))
-        .count() as u64;
-    if already > 0 && !a.resume {
-        return Err(input(format!(
-            "{} already holds {already} of this shard's {ours} units; pass --resume to skip them and run the rest, \
-             or use another --out directory",
-            dir.display()
-        )));
-    }
+    // Nothing is written until every check has passed.
+    units::check_dir(&dir, &sweep)?;
+    let done = usable_units(&dir, &sweep, shard, a.resume)?;
     let todo: Vec<u64> = (shard.index..total)
         .step_by(shard.count as usize)
-        .filter(|id| !done.contains_key(id))
+        .filter(|id| !done.contains(id))
         .collect();
+    set_up_points(&sweep, &todo)?;
+    units::prepare(&dir, &sweep)?;
     if !a.quiet {
         let from = match source {
             ShardSource::Flag => " (--shard)",
