@@ -111,6 +111,11 @@ pub struct Reference {
     patching: Vec<bool>,
     defaced: Vec<bool>,
     backdoor: Vec<bool>,
+    /// Hosts with `defaced` set (kept so that [`Reference::view`] is not a
+    /// pass over every host).
+    n_defaced: u32,
+    /// Hosts with `backdoor` set.
+    n_backdoored: u32,
     epoch: Vec<u32>,
     infected: Vec<u32>,
     crashed: Vec<u32>,
@@ -224,6 +229,8 @@ impl Reference {
             patching: vec![false; n],
             defaced: vec![false; n],
             backdoor: vec![false; n],
+            n_defaced: 0,
+            n_backdoored: 0,
             epoch: vec![0; n],
             infected: Vec::new(),
             crashed: Vec::new(),
@@ -312,8 +319,8 @@ impl Reference {
             patched: self.n_patched as u32,
             crashed: self.crashed.len() as u32,
             ever_infected: self.ever,
-            backdoored: self.backdoor.iter().filter(|&&b| b).count() as u32,
-            defaced: self.defaced.iter().filter(|&&b| b).count() as u32,
+            backdoored: self.n_backdoored,
+            defaced: self.n_defaced,
             flooding: self.n_flooding,
             probe_rate,
             hit_rate: 0.0,
@@ -455,6 +462,7 @@ impl Reference {
             self.ever += 1;
         }
         if self.backdoor_on {
+            self.n_backdoored += u32::from(!self.backdoor[i]);
             self.backdoor[i] = true;
         }
         let infector = if by == NO_HOST { None } else { Some(by) };
@@ -488,6 +496,7 @@ impl Reference {
         if let Some(d) = self.deface {
             if self.setup.flags[i] & trait_bit::ENGLISH != 0 && !self.defaced[i] {
                 self.defaced[i] = true;
+                self.n_defaced += 1;
                 obs.event(
                     &Event::Deface {
                         t: self.t,
@@ -506,6 +515,7 @@ impl Reference {
     fn end_deface<O: Observer>(&mut self, h: u32, obs: &mut O) {
         if self.defaced[h as usize] {
             self.defaced[h as usize] = false;
+            self.n_defaced -= 1;
             obs.event(
                 &Event::Deface {
                     t: self.t,
@@ -939,10 +949,9 @@ impl Reference {
                 // `deliver`, which emits the interval itself first.
                 let quiet_probe = tb != Some(t_sched)
                     && tq == Some(t_sched)
-                    && self
-                        .queue
-                        .peek()
-                        .is_some_and(|Reverse(it)| it.due.is_ext_probe());
+                    && self.queue.peek().is_some_and(|Reverse(it)| {
+                        matches!(it.due, Due::Probe { .. }) || it.due.is_ext_probe()
+                    });
                 if !quiet_probe {
                     self.emit_interval(obs);
                 }
