@@ -19,7 +19,11 @@ Every case must end with exit 0, or exit 2 and an `error:` line that names
 the input file (or the flag), with nothing written (no file of the case's
 directory created or changed). Some modes also check what a successful case
 wrote against another way of computing it: a sweep against its shards merged
-after units were deleted and --resume'd, and against --threads 1; an ensemble
+after units were deleted and --resume'd, and against --threads 1; a sweep's
+complete output directory (one run's, or its shards' shared one) with unit
+files damaged as `merge` damages them, then --resume'd into: every damaged
+file named in a `warning:` line, none other, and the tables equal to the
+undamaged run's (`resume_round`, whose docstring has the rule); an ensemble
 against another --threads; logs against the same logs gzipped, and the
 series against the per-source table; a merge after harmless changes (a unit
 moved to another shard, stray files) against the sweep's own tables; a Slurm
@@ -44,6 +48,7 @@ import csv
 import datetime
 import gzip
 import json
+import math
 import os
 import random
 import re
@@ -126,7 +131,7 @@ class Runner:
                     fh.write(data)
             except (FileExistsError, IsADirectoryError, NotADirectoryError):
                 pass  # damage that made a file of a directory, or the other way round
-        why, err, args = None, '', steps[0].args
+        why, err, args, in_check = None, '', steps[0].args, False
         for i, st in enumerate(steps):
             args = st.args
             rc, err, why = self.run_step(work, st)
@@ -139,18 +144,21 @@ class Runner:
         else:
             if check:
                 why = check(work)
-                err = err if why is None else err
+                # The steps passed: the last one's stderr says nothing of it.
+                in_check, err = why is not None, '' if why else err
         if why:
             self.failures += 1
             keep = os.path.join(self.out, 'failures', name)
             shutil.rmtree(keep, ignore_errors=True)
             shutil.copytree(work, keep, symlinks=True)
             cmds = '\n'.join('wormsim ' + shlex.join(s.args) for s in steps)
+            failing = ('the check after every step passed (its commands are in the line above)'
+                       if in_check else 'wormsim ' + shlex.join(args))
             with open(os.path.join(keep, 'why.txt'), 'w') as fh:
-                fh.write(f'{why}\nfailing: wormsim {shlex.join(args)}\n\nall steps:\n{cmds}\n\n'
+                fh.write(f'{why}\nfailing: {failing}\n\nall steps:\n{cmds}\n\n'
                          f'{err[-4000:]}')
             last = err.strip().split('\n')[-1][:200] if err.strip() else ''
-            print(f'{name}: {why}: {last}', flush=True)
+            print(f'{name}: {why}' + (f': {last}' if last else ''), flush=True)
 
     def run_step(self, work, st):
         """Run one step in WORK; (exit code or 'timeout', stderr, why it fails or None)."""
@@ -694,7 +702,16 @@ def sweep(r, cases):
             r.notes['sharded runs merged and compared'] += 1
             why = files_equal(os.path.join(work, 'out'), os.path.join(work, 'sh'),
                               ['summaries.csv', 'quantiles.csv'])
-            return f'{n} shards merged vs one run: {why}' if why else None
+            if why:
+                return f'{n} shards merged vs one run: {why}'
+            # Two rounds of the resume oracle, on the one run's directory or
+            # on the shards' shared one.
+            for rnd in range(2):
+                src, sn = random.choice([('out', None), ('sh', n)])
+                why = resume_round(r, work, base, src, sn, rnd)
+                if why:
+                    return why
+            return None
         r.steps(f'sweep-{k}', steps, inputs, check)
 
 
@@ -791,6 +808,261 @@ def edit_json(data, kind, how='stale'):
     return seal(v, how)
 
 
+# --- sweep --resume over damaged units (used by `sweep`) ---
+
+CHECKSUM_KEY = b',"checksum":"fnv1a64:'
+UNIT_FIELDS = {'unit', 'point', 'replicate', 'engine', 'start', 'params', 'param_text', 'summary',
+               'series'}
+# How a unit file is damaged before `--resume`: as `merge` damages them (cut,
+# bits flipped, a value edited under the stale checksum, another unit's
+# contents, a unit of another id under a fresh checksum, empty, junk), deleted,
+# or changed in ways that leave it readable as its unit (checksum stripped as
+# an older unit, resealed as is or laid out with spaces or indented, a
+# checksum digit in upper case, whitespace after it). Whether a damaged file
+# must be named is decided by `reads_as`, not by the kind: a cut that drops
+# only the final newline, a flip that turns a checksum digit a-f to A-F, or
+# an edit that rewrote the same value leave it readable. Not drawn: values
+# edited under a fresh checksum or none (forged, they cannot be told from a
+# run's; `merge` covers them) and parameters or start times that differ from
+# the other replicates' (merge's cross-unit check, which the per-file reading
+# of --resume does not make).
+RESUME_DAMAGE = ['truncate', 'truncate', 'flip', 'flip', 'flip-checksum', 'summary-value',
+                 'summary-drop', 'series-value', 'series-short', 'series-all-short', 'ids', 'params',
+                 'start', 'engine', 'ids-resealed', 'other-unit', 'empty', 'binary', 'delete',
+                 'legacy', 'reseal', 'reseal-spaced', 'hexcase', 'whitespace']
+
+
+def checksum_matches(text):
+    """The checksum rule of `wormsim` (crates/wormsim-cli/src/units.rs): None
+    without a checksum field at the end, else whether it matches (hex digits
+    in either case)."""
+    t = text.rstrip(b' \t\n\r\x0c')  # Rust's trim_ascii_end
+    if not t.endswith(b'"}') or len(t) < 18:
+        return None
+    body = t[:-2]
+    hexs = body[-16:]
+    if not all(c in b'0123456789abcdefABCDEF' for c in hexs) or not body[:-16].endswith(CHECKSUM_KEY):
+        return None
+    return fnv1a64(body[:-16 - len(CHECKSUM_KEY)] + b'}') == int(hexs, 16)
+
+
+def same_json(a, b):
+    """A and B equal with their types (1 is not 1.0 nor True; -0.0 is not 0.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    return a == b
+
+
+def reads_as(new, orig):
+    """Whether unit file bytes NEW still read as the unit ORIG (an intact unit
+    file) holds. The rule: equal bytes do; otherwise the file must pass
+    `wormsim`'s checksum rule (a matching checksum, or none and only the
+    fields of units from before checksums) and hold the same JSON values,
+    types included, as ORIG (the checksum field aside). Anything else is
+    damage that `--resume` must name and run again."""
+    if new == orig:
+        return True
+    ok = checksum_matches(new)
+    if ok is False:
+        return False
+    try:
+        v = json.loads(new.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(v, dict) or (ok is None and not set(v) <= UNIT_FIELDS):
+        return False
+    o = json.loads(orig.decode('utf-8'))
+    v.pop('checksum', None)
+    o.pop('checksum', None)
+    return same_json(v, o)
+
+
+def damage_unit(kind, data, others):
+    """Unit file bytes DATA damaged by KIND (None: deleted). OTHERS: the bytes
+    of the directory's other units."""
+    if kind == 'truncate':
+        return data[:random.randrange(len(data))]
+    if kind == 'flip':
+        b = bytearray(data)
+        for _ in range(random.choice([1, 1, 2, 8])):
+            i = random.randrange(len(b))
+            b[i] ^= 1 << random.randrange(8)
+        return bytes(b)
+    if kind == 'flip-checksum':  # one bit of the checksum's 16 hex digits
+        b = bytearray(data)
+        i = data.rstrip().rfind(b'"}') - 1 - random.randrange(16)
+        b[i] ^= 1 << random.randrange(8)
+        return bytes(b)
+    if kind in ('summary-value', 'summary-drop', 'series-value', 'series-short', 'series-all-short',
+                'ids', 'params', 'start', 'engine'):
+        return edit_json(data, kind, 'stale')
+    if kind == 'ids-resealed':  # another unit's id, point or replicate, sealed afresh
+        return edit_json(data, 'ids', 'resealed')
+    if kind == 'other-unit':
+        return random.choice(others) if others else b''
+    if kind == 'empty':
+        return b''
+    if kind == 'binary':
+        return bytes(random.randrange(256) for _ in range(random.choice([1, 200, 20000])))
+    if kind == 'delete':
+        return None
+    if kind == 'legacy':  # an older unit: the same fields without the checksum
+        t = data.rstrip()
+        i = t.rfind(CHECKSUM_KEY)
+        return t[:i] + b'}\n'
+    if kind == 'reseal':  # written again by another JSON writer, with a fresh checksum
+        return seal(json.loads(data), 'resealed')
+    if kind == 'reseal-spaced':  # the same values as JSON laid out otherwise, sealed afresh
+        v = json.loads(data)
+        v.pop('checksum', None)
+        body = json.dumps(v, **random.choice([{'separators': (', ', ': ')}, {'indent': 1}])).encode()
+        return body[:-1] + b',"checksum":"fnv1a64:%016x"}\n' % fnv1a64(body)
+    if kind == 'hexcase':
+        t = data.rstrip()
+        letters = [i for i in range(len(t) - 18, len(t) - 2) if t[i] in b'abcdef']
+        if not letters:
+            return data + b'\n'
+        b = bytearray(data)
+        b[random.choice(letters)] ^= 0x20
+        return bytes(b)
+    if kind == 'whitespace':
+        return data.rstrip(b'\n') + random.choice([b' \n', b'\n\n', b'\t\r\n', b'\x0c', b' '])
+    raise ValueError(kind)
+
+
+def one_line(err):
+    """The end of stderr ERR on one line, for a failure's message."""
+    return err.strip()[-300:].replace('\n', ' | ')
+
+
+WARNING = re.compile(r'^warning: (.*): (.*); --resume runs unit (\d+) again$')
+
+
+def resume_round(r, work, base, src, n, rnd):
+    """The resume oracle, on WORK/SRC, a complete output directory of the sweep
+    `wormsim BASE` (every unit; N shards sharing it, or None for one run).
+
+    A copy loses its merged tables and has zero to three unit files damaged
+    (`RESUME_DAMAGE`); the sweep is then run again with --resume into it (each
+    shard, then `wormsim merge`). It must exit 0, name every damaged file that
+    no longer reads as its unit (`reads_as`) in one `warning: PATH: REASON;
+    --resume runs unit ID again` line, from the shard that owns it, and name
+    no other file; every unit file must then hold its original bytes (a
+    harmless change may stay), and the merged tables must equal WORK/out's
+    byte for byte. With a unit file beyond the sweep's units added, the
+    resume must instead exit 2 naming it and write nothing. Returns why it
+    failed, or None.
+    """
+    dst = f'rs{rnd}'
+    dpath = os.path.join(work, dst)
+    shutil.copytree(os.path.join(work, src), dpath)
+    for t in ('summaries.csv', 'quantiles.csv'):
+        os.remove(os.path.join(dpath, t))
+    ud = os.path.join(dpath, 'units')
+    files = sorted(os.listdir(ud))
+    orig = {f: open(os.path.join(ud, f), 'rb').read() for f in files}
+    targets = ([] if random.random() < 0.2
+               else random.sample(files, min(len(files), random.choice([1, 1, 2, 3]))))
+    applied, must, harmless = {}, set(), set()
+    for f in targets:
+        kind = random.choice(RESUME_DAMAGE)
+        new = damage_unit(kind, orig[f], [orig[g] for g in files if g != f])
+        if new is None and kind != 'delete':
+            kind, new = 'empty', b''  # an edit that does not apply
+        applied[f] = kind
+        if new is None:
+            os.remove(os.path.join(ud, f))
+        else:
+            with open(os.path.join(ud, f), 'wb') as fh:
+                fh.write(new)
+            (harmless if reads_as(new, orig[f]) else must).add(f)
+    r.notes['resume rounds'] += 1
+    r.notes['resume rounds ' + ('undamaged' if not targets else 'sharded' if n else 'one run')] += 1
+    for f, kind in applied.items():
+        new = open(os.path.join(ud, f), 'rb').read() if f in must | harmless else None
+        r.notes[f'resume damage {kind}: ' + ('named' if f in must else 'deleted' if new is None
+                                              else 'unchanged' if new == orig[f] else 'harmless')] += 1
+    # Sometimes (one run only) also a unit file beyond the sweep's units, as
+    # another sweep's left behind: the resume must be refused naming it, with
+    # nothing written (not even the damaged units run again).
+    stray = None
+    if n is None and random.random() < 0.15:
+        stray = os.path.join(dst, 'units', f'{len(files) + random.choice([0, 1, 100]):07d}.json')
+        with open(os.path.join(work, stray), 'wb') as fh:
+            fh.write(orig[random.choice(files)])
+        r.notes['resume rounds with a unit beyond the sweep'] += 1
+    shutil.copytree(dpath, dpath + '.damaged')  # kept with a failure, to replay
+    what = (f'resume of {dst} (copy of {src}, damaged: '
+            + (', '.join(f'{f} {k}' for f, k in sorted(applied.items())) or 'none')
+            + (f', stray {os.path.basename(stray)}' if stray else '')
+            + f'; commands and stderr in {dst}.log)')
+    log = open(dpath + '.log', 'w')
+    if stray:
+        args = base + ['--out', dst, '--resume']
+        rc, err, why = r.run_step(work, Step(args, stray, preflight=False))
+        log.write(f'$ wormsim {shlex.join(args)}\n{err}[exit {rc}]\n')
+        log.close()
+        if why or rc != 2:
+            return f'{what}: wormsim {shlex.join(args)}: {why or f"exit {rc}, expected 2"}: {one_line(err)}'
+        shutil.rmtree(dpath + '.damaged')
+        shutil.rmtree(dpath)
+        os.remove(dpath + '.log')
+        return None
+    shards = [None] if n is None else list(range(n))
+    named = {}
+    for j in shards:
+        args = base + ['--out', dst, '--resume'] + ([] if j is None else ['--shard', f'{j}/{n}'])
+        rc, err, why = r.run_step(work, Step(args, 'sw.toml', preflight=False))
+        log.write(f'$ wormsim {shlex.join(args)}\n{err}[exit {rc}]\n')
+        log.flush()
+        if why or rc != 0:
+            return f'{what}: wormsim {shlex.join(args)}: {why or f"exit {rc}"}: {one_line(err)}'
+        for line in err.splitlines():
+            m = WARNING.match(line)
+            f = m and os.path.basename(m.group(1))
+            if not m or m.group(1) != os.path.join(dst, 'units', f) or f not in orig:
+                return f'{what}: wormsim {shlex.join(args)}: unexpected stderr: {line[:300]}'
+            uid = int(f[:-5])
+            if int(m.group(3)) != uid or (j is not None and uid % n != j):
+                return f'{what}: wormsim {shlex.join(args)}: warning for the wrong unit or shard: {line[:300]}'
+            if f in named:
+                return f'{what}: {f} named twice'
+            named[f] = line
+    if n is not None:
+        rc, err, why = r.run_step(work, Step(['merge', dst, '-q'], dst))
+        log.write(f'$ wormsim merge {dst} -q\n{err}[exit {rc}]\n')
+        log.flush()
+        if why or rc != 0:
+            return f'{what}: merge: {why or f"exit {rc}"}: {one_line(err)}'
+    missed = sorted(must - set(named))
+    if missed:
+        return f'{what}: damaged units not named: {", ".join(missed)}'
+    extra = sorted(set(named) - must)
+    if extra:
+        return f'{what}: units named that read as theirs: {", ".join(named[f] for f in extra)}'
+    now = sorted(os.listdir(ud))
+    if now != files:
+        return f'{what}: units/ holds {", ".join(sorted(set(now) ^ set(files))[:5])} (added or missing)'
+    for f in files:
+        data = open(os.path.join(ud, f), 'rb').read()
+        if data != orig[f] and f not in harmless:
+            return f'{what}: {f} differs from the undamaged run\'s after --resume'
+    why = files_equal(dpath, os.path.join(work, 'out'), ['summaries.csv', 'quantiles.csv'])
+    if why:
+        return f'{what}: tables differ from the undamaged run: {why}'
+    shutil.rmtree(dpath + '.damaged')
+    shutil.rmtree(dpath)
+    log.close()
+    os.remove(dpath + '.log')
+    return None
+
+
 def merge(r, cases):
     base = merge_base(r)
     kinds = ['delete', 'dup', 'move', 'rename', 'stray-id', 'stray-file', 'zeros', 'truncate', 'flip',
@@ -800,7 +1072,9 @@ def merge(r, cases):
              'empty-dir', 'units-file', 'unit-dir', 'empty-unit', 'binary-unit']
     # Damage that leaves every unit present once and intact: the merge must succeed
     # and equal the sweep's own tables.
-    benign = {'move', 'stray-file', 'zeros', 'manifest-name', 'engine-resealed', 'engine-legacy'}
+    # (`zeros`, a unit renamed without its zero padding, is refused since bug 20:
+    # only the names wormsim writes are unit files.)
+    benign = {'move', 'stray-file', 'manifest-name', 'engine-resealed', 'engine-legacy'}
     # Values changed in a unit whose checksum matches (resealed, or an older unit
     # without one) cannot be told from a run's: a merge that takes them is expected.
     forged = {f'{kd}-{how}' for kd in ('summary-value', 'series-value', 'engine')
@@ -844,6 +1118,8 @@ def merge(r, cases):
             elif kind == 'zeros':
                 n = int(os.path.basename(f)[:-5])
                 inputs[f'{d}/units/{n}.json'] = inputs.pop(f)
+                # The refusal names the renamed file.
+                damaged[-1] = f'{d}/units/{n}.json'
             elif kind == 'truncate':
                 inputs[f] = inputs[f][:random.randrange(len(inputs[f]))]
             elif kind == 'flip':

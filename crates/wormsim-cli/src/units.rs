@@ -291,6 +291,16 @@ pub fn list(dir: &Path) -> anyhow::Result<BTreeMap<u64, PathBuf>> {
             if path.is_dir() {
                 return Err(not_a_file(&path));
             }
+            // Only the name wormsim writes: `1.json` and `0000001.json` in one
+            // directory would otherwise both be unit 1, and which one counted
+            // would depend on the order the directory is listed in.
+            if name != format!("{id:07}.json") {
+                return Err(input(format!(
+                    "{}: not a unit file name wormsim writes (unit {id} is {id:07}.json); \
+                     remove or rename it, then run again",
+                    path.display()
+                )));
+            }
             out.insert(id, path);
         }
     }
@@ -378,6 +388,15 @@ fn cell_from(v: &Value, k: Kind) -> Option<Cell> {
 
 fn floats(v: Option<&Value>) -> Option<Vec<f64>> {
     v?.as_array()?.iter().map(Value::as_f64).collect()
+}
+
+/// The refusal of unit files numbered at or past a sweep's `units` (their
+/// paths in `stray`).
+pub fn beyond_the_sweep(units: u64, stray: &[String]) -> anyhow::Error {
+    input(format!(
+        "unit files beyond the sweep's {units} units: {}; they belong to another sweep: remove them",
+        stray.join(", ")
+    ))
 }
 
 /// Why a unit file cannot be read as the unit it should be.

@@ -341,6 +341,52 @@ mod sweep {
         );
     }
 
+    /// Unit files that are not this sweep's (numbered past its last unit, or
+    /// under a name wormsim does not write) are refused before anything is
+    /// written (FUZZING.md bugs 19 and 20), by `--resume` and by `merge`.
+    #[test]
+    fn foreign_unit_files_are_refused_before_writing() {
+        let d = workdir("sweep-foreign-units");
+        ok(&d, &["sweep", "sweep.toml", "--out", "o", "-q"]);
+        let units = d.join("o/units");
+        std::fs::remove_file(units.join("0000002.json")).unwrap();
+        std::fs::remove_file(d.join("o/summaries.csv")).unwrap();
+        for (name, says) in [
+            ("0000018.json", "unit files beyond the sweep's 18 units"),
+            (
+                "1.json",
+                "not a unit file name wormsim writes (unit 1 is 0000001.json)",
+            ),
+            ("00000003.json", "(unit 3 is 0000003.json)"),
+        ] {
+            let foreign = units.join(name);
+            std::fs::copy(units.join("0000001.json"), &foreign).unwrap();
+            let before = files(&units);
+            for args in [
+                &["sweep", "sweep.toml", "--out", "o", "--resume"][..],
+                &[
+                    "sweep",
+                    "sweep.toml",
+                    "--out",
+                    "o",
+                    "--resume",
+                    "--shard",
+                    "0/3",
+                ][..],
+                &["merge", "o"][..],
+            ] {
+                let e = input_error(&d, args);
+                assert!(e.contains(says), "{args:?}: {e}");
+                assert!(e.contains(name), "{args:?}: {e}");
+                assert_eq!(files(&units), before, "{args:?}: nothing written");
+                assert!(!d.join("o/summaries.csv").exists(), "{args:?}");
+            }
+            std::fs::remove_file(&foreign).unwrap();
+        }
+        ok(&d, &["sweep", "sweep.toml", "--out", "o", "--resume", "-q"]);
+        assert_eq!(unit_count(&d.join("o")), 18);
+    }
+
     /// The same with a real SIGKILL at an arbitrary moment.
     #[cfg(unix)]
     #[test]

@@ -151,11 +151,7 @@ pub fn merge(
         }
     }
     if !stray.is_empty() {
-        return Err(input(format!(
-            "unit files beyond the sweep's {} units: {}; they belong to another sweep: remove them",
-            m.units,
-            stray.join(", ")
-        )));
+        return Err(units::beyond_the_sweep(m.units, &stray));
     }
     if !duplicates.is_empty() {
         let n = duplicates.len();

@@ -140,9 +140,19 @@ fn usable_units(
     resume: bool,
 ) -> anyhow::Result<BTreeSet<u64>> {
     let total = sweep.units();
-    let found: Vec<(u64, PathBuf)> = units::list(dir)?
+    let all = units::list(dir)?;
+    // Refused here, not only by the merge at the end, so that nothing is
+    // written first.
+    let stray: Vec<String> = all
+        .range(total..)
+        .map(|(_, p)| p.display().to_string())
+        .collect();
+    if !stray.is_empty() {
+        return Err(units::beyond_the_sweep(total, &stray));
+    }
+    let found: Vec<(u64, PathBuf)> = all
         .into_iter()
-        .filter(|&(id, _)| id < total && shard.contains(id))
+        .filter(|&(id, _)| shard.contains(id))
         .collect();
     if !found.is_empty() && !resume {
         return Err(input(format!(
