@@ -41,6 +41,21 @@ impl<'a> Problem<'a> {
         }
     }
 
+    /// A copy with its own evaluation counter (from 0), for a minimisation on
+    /// another thread; add its count back with [`Problem::add_evaluations`].
+    pub fn fork(&self) -> Problem<'a> {
+        Problem {
+            inc: self.inc.clone(),
+            evaluations: Cell::new(0),
+            ..*self
+        }
+    }
+
+    /// Count `n` evaluations made by a fork.
+    pub fn add_evaluations(&self, n: usize) {
+        self.evaluations.set(self.evaluations.get() + n);
+    }
+
     /// Internal (optimiser) coordinates to natural parameters.
     pub fn to_natural(&self, u: &[f64]) -> Vec<f64> {
         self.model

@@ -20,10 +20,13 @@
 //! is reported as open: the data do not bound that parameter. An end where the
 //! refinement closes in on a jump of the profile rather than a crossing is
 //! reported as approximate. A profile point below the minimum means the first fit
-//! stopped short; the caller refits from it.
+//! stopped short; the caller refits from it. The `2 n` searches (one per interval
+//! end) do not depend on each other and run in parallel, with the same result on
+//! any number of threads.
 
 use super::Scale;
 use super::nelder_mead::{Settings, minimize};
+use super::pool;
 use super::problem::{LOG_BOUND, Problem};
 
 /// The 0.95 quantile of the χ² distribution with one degree of freedom.
@@ -72,19 +75,43 @@ pub(crate) enum Outcome {
     Better(Vec<f64>),
 }
 
-pub(crate) fn intervals(problem: &Problem, u_hat: &[f64], f_hat: f64, s: &Settings) -> Outcome {
+/// The interval of every parameter. The searches for the `2 n` ends are
+/// independent tasks (each on its own copy of `problem`), run on up to `threads`
+/// threads and combined in the order lower end, upper end, parameter by
+/// parameter, as one loop would: the result and the evaluation count are the
+/// same for any number of threads.
+pub(crate) fn intervals(
+    problem: &Problem,
+    u_hat: &[f64],
+    f_hat: f64,
+    s: &Settings,
+    threads: usize,
+) -> Outcome {
     let se = standard_errors(problem, u_hat, f_hat);
-    let mut ends = Vec::with_capacity(u_hat.len());
+    let tasks: Vec<(usize, f64, Problem)> = (0..u_hat.len())
+        .flat_map(|k| [(k, -1.0), (k, 1.0)])
+        .map(|(k, dir)| (k, dir, problem.fork()))
+        .collect();
+    let searches = pool::map_ordered(
+        threads,
+        tasks,
+        |(k, dir, problem)| {
+            let mut inside = Vec::new();
+            let end = search(&problem, u_hat, f_hat, &se, k, dir, s, &mut inside);
+            (end, inside, problem.evaluations.get())
+        },
+        |(end, _, _)| end.is_err(),
+    );
+    let mut ends = vec![(End::Open, End::Open); u_hat.len()];
     let mut inside = vec![u_hat.to_vec()];
-    for k in 0..u_hat.len() {
-        let mut pair = [End::Open, End::Open];
-        for (side, dir) in [-1.0, 1.0].into_iter().enumerate() {
-            match search(problem, u_hat, f_hat, &se, k, dir, s, &mut inside) {
-                Ok(end) => pair[side] = end,
-                Err(better) => return Outcome::Better(better),
-            }
+    for (i, (end, points, evaluations)) in searches.into_iter().enumerate() {
+        problem.add_evaluations(evaluations);
+        match end {
+            Ok(end) if i % 2 == 0 => ends[i / 2].0 = end,
+            Ok(end) => ends[i / 2].1 = end,
+            Err(better) => return Outcome::Better(better),
         }
-        ends.push((pair[0], pair[1]));
+        inside.extend(points);
     }
     Outcome::Done { ends, inside }
 }
@@ -351,6 +378,45 @@ fn invert(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fit::data::{Kind, Observations};
+    use crate::fit::{FitOptions, ModelKind};
+    use crate::model::Rcs;
+
+    /// A search that finds a point below the supposed minimum ends the intervals
+    /// with `Outcome::Better`; on any number of threads it is the same point, and
+    /// the evaluations counted are those of the searches up to and including it
+    /// (the later ones, which may have run on other threads, are dropped).
+    #[test]
+    fn a_lower_point_is_the_same_on_any_number_of_threads() {
+        let m = Rcs::new(1.2, 7.0, 800.0).unwrap();
+        let times: Vec<f64> = (0..=40).map(|i| f64::from(i) * 0.4).collect();
+        let y: Vec<f64> = times.iter().map(|&t| m.cumulative(t).floor()).collect();
+        let obs = Observations::new(&times, &y, Kind::Cumulative).unwrap();
+        let problem = Problem::new(&obs, ModelKind::Rcs, &FitOptions::default());
+        // K below its estimate: the search down from it (the first) only climbs;
+        // the search up from it (the second) finds lower ground.
+        let u = problem.to_internal(&[1.1, 7.0, 800.0]);
+        let f = problem.objective(&u);
+        let s = Settings {
+            f_tol: 1e-9,
+            x_tol: 1e-5,
+            max_evaluations: 1200,
+            max_restarts: 1,
+        };
+        let run = |threads| {
+            let p = problem.fork();
+            let Outcome::Better(v) = intervals(&p, &u, f, &s, threads) else {
+                panic!("{threads} threads: no lower point found");
+            };
+            (v, p.evaluations.get())
+        };
+        let one = run(1);
+        assert!(problem.objective(&one.0) < f - BETTER_TOL);
+        assert!(one.0[0] > u[0], "found by the second search: {:?}", one.0);
+        for threads in [2, 6] {
+            assert_eq!(run(threads), one, "{threads} threads");
+        }
+    }
 
     #[test]
     #[allow(clippy::needless_range_loop)]
