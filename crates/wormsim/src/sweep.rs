@@ -720,6 +720,12 @@ impl Shard {
     pub fn contains(&self, id: u64) -> bool {
         id % self.count == self.index
     }
+
+    /// How many of the units `0..total` belong to this shard (none for a shard
+    /// past the last unit: more array tasks than units).
+    pub fn units_of(&self, total: u64) -> u64 {
+        total.saturating_sub(self.index).div_ceil(self.count)
+    }
 }
 
 impl fmt::Display for Shard {
@@ -956,5 +962,12 @@ values = [1, 2.5]
             vec![2, 5, 8]
         );
         assert_eq!(s.to_string(), "2/3");
+        // `units_of` counts what `contains` selects, also for a shard past the end.
+        for total in 0..12 {
+            for shard in [s, Shard::ALL, Shard::parse("9/10").unwrap()] {
+                let n = (0..total).filter(|&i| shard.contains(i)).count() as u64;
+                assert_eq!(shard.units_of(total), n, "{shard} of {total}");
+            }
+        }
     }
 }

@@ -160,7 +160,7 @@ fn usable_units(
              or use another --out directory",
             dir.display(),
             found.len(),
-            total.saturating_sub(shard.index).div_ceil(shard.count)
+            shard.units_of(total)
         )));
     }
     let m = units::Manifest::of(dir, sweep);
@@ -189,8 +189,7 @@ pub fn run(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     let threads = a.threads.unwrap_or_else(default_threads);
     let dir = out_dir(a.out.as_deref(), &sweep);
     let total = sweep.units();
-    // A shard past the last unit has none (more array tasks than units).
-    let ours = total.saturating_sub(shard.index).div_ceil(shard.count);
+    let ours = shard.units_of(total);
     preflight::check(
         &memory::sweep(
             &largest,
