@@ -19,7 +19,7 @@ use wormsim::ensemble::{
 
 /// Threads to use when `--threads` is not given.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    wormsim::ensemble::runner::available_threads()
 }
 
 pub fn engine_choice(e: EngineArg) -> EngineChoice {

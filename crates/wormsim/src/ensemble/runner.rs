@@ -10,6 +10,11 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+/// The threads to use when none are asked for: all available (1 if unknown).
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Compute `work(i)` for every `i` in `0..n` on `threads` worker threads, calling
 /// `done(i, result)` on this thread as results arrive.
 ///

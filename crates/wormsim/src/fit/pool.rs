@@ -9,18 +9,19 @@
 //! thread and in any interleaving; the caller then combines the results in task
 //! order, exactly as a loop over the tasks would.
 
+use crate::ensemble::runner::{available_threads, run_indexed};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// `f(task)` for each task, on up to `threads` threads (`0` or `1`: on the
-/// calling thread), with the results in task order.
+/// `f(task)` for each task, on up to `threads` threads (`0` or `1`: one task
+/// at a time, in order), with the results in task order.
 ///
 /// `last(&result)` marks a result after which the rest are not needed (a loop
 /// over the tasks would stop there): the returned results end with the first
-/// such one, and tasks after it are not started once it is known (some may
-/// already have run; their results are dropped). Every task up to and including
-/// that one always runs, so the returned results are the same for any number of
-/// threads.
+/// such one, and no more tasks are started once every task up to it has
+/// finished (some later ones may already have run; their results are dropped).
+/// Every task up to and including that one always runs, so the returned results
+/// are the same for any number of threads. The threads are those of
+/// [`run_indexed`].
 ///
 /// # Panics
 /// If `f` or `last` panics (the panic is propagated).
@@ -32,62 +33,45 @@ where
     L: Fn(&R) -> bool + Sync,
 {
     let n = tasks.len();
-    let threads = threads.min(n);
-    if threads <= 1 {
-        let mut out = Vec::with_capacity(n);
-        for task in tasks {
-            let r = f(task);
-            let stop = last(&r);
-            out.push(r);
-            if stop {
-                break;
-            }
-        }
-        return out;
-    }
     let slots: Vec<Mutex<Option<T>>> = tasks.into_iter().map(|t| Mutex::new(Some(t))).collect();
-    let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    // The smallest index whose result is `last` so far.
-    let first_last = AtomicUsize::new(usize::MAX);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n || i > first_last.load(Ordering::Acquire) {
-                        break;
-                    }
-                    let task = slots[i]
-                        .lock()
-                        .expect("no task panicked")
-                        .take()
-                        .expect("each task is taken once");
-                    let r = f(task);
-                    if last(&r) {
-                        first_last.fetch_min(i, Ordering::AcqRel);
-                    }
-                    *results[i].lock().expect("no task panicked") = Some(r);
+    let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    // Results 0..ready have arrived; `end` is one past the first `last` among them.
+    let (mut ready, mut end) = (0, None);
+    // `Err(())` only stops the hand-out, once the results up to a `last` one are in.
+    let _ = run_indexed(
+        n,
+        threads.max(1),
+        |i| {
+            let task = slots[i]
+                .lock()
+                .expect("no task panicked")
+                .take()
+                .expect("each task is taken once");
+            Ok::<R, ()>(f(task))
+        },
+        |i, r| {
+            results[i] = Some(r);
+            while end.is_none() && ready < n {
+                let Some(r) = &results[ready] else { break };
+                ready += 1;
+                if last(r) {
+                    end = Some(ready);
                 }
-            });
-        }
-    });
-    let end = first_last.into_inner().min(n - 1);
+            }
+            if end.is_some() { Err(()) } else { Ok(()) }
+        },
+    );
     results
         .into_iter()
-        .take(end + 1)
-        .map(|r| {
-            r.into_inner()
-                .expect("no task panicked")
-                .expect("every task up to the first `last` one ran")
-        })
+        .take(end.unwrap_or(n))
+        .map(|r| r.expect("every task up to the first `last` one ran"))
         .collect()
 }
 
 /// The number of threads to use when `requested` is 0: all available.
 pub(crate) fn resolve(requested: usize) -> usize {
     if requested == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        available_threads()
     } else {
         requested
     }
