@@ -4,14 +4,20 @@
 # two binaries alternating, and prints the median wall time of each and the
 # ratio (baseline / this). Alternating keeps a noisy shared machine fair to both.
 #
-#   bench/compare.sh BASE_REV [REPS] [PRESET...]
-#       (default REPS 9; presets: the CRv2, CRv1 and CRII ones)
+#   bench/compare.sh BASE_REV [REPS] [CASE...]
+#       (default REPS 9; cases: the CRv2, CRv1 and CRII presets)
 #
-# Each run is the whole command (`wormsim run PRESET --out DIR`): load, setup,
-# run, summary and output files. Record the figures in bench/RESULTS.md.
+# A case is a preset name or scenario file, run as the whole command
+# `wormsim run CASE --out DIR` (load, setup, run, summary and output files), or
+# any other command line given as one argument starting with `wormsim `, in
+# which the word OUT stands for a fresh output directory, for example
+#   bench/compare.sh HEAD~1 7 'wormsim run bench/scenarios/x.toml --engine reference --out OUT'
+#   bench/compare.sh HEAD~1 3 'wormsim fit --model two-factor DATA.csv --out OUT'
+# Paths are relative to the checkout's root. Both binaries must exit 0 on every
+# case. Record the figures in bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BASE=${1:?usage: bench/compare.sh BASE_REV [REPS] [PRESET...]}
+BASE=${1:?usage: bench/compare.sh BASE_REV [REPS] [CASE...]}
 REPS=${2:-9}
 shift $(($# < 2 ? $# : 2))
 PRESETS=("$@")
@@ -32,17 +38,29 @@ THIS_BIN=$ROOT/target/release/wormsim
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo "date:    $(date -u +%Y-%m-%dT%H:%MZ), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-wall() { # binary preset -> microseconds
-    local t0 t1
+wall() { # binary case -> microseconds
+    local t0 t1 args
+    if [[ $2 == "wormsim "* ]]; then
+        read -r -a args <<<"${2#wormsim }"
+        for i in "${!args[@]}"; do
+            [ "${args[$i]}" = OUT ] && args[i]=$WORK/out
+        done
+    else
+        args=(run "$2" --out "$WORK/out")
+    fi
     t0=$(date +%s%N)
-    "$1" run "$2" --out "$WORK/out" >/dev/null
+    "$1" "${args[@]}" >/dev/null 2>"$WORK/stderr" || {
+        echo "failed: $1 ${args[*]}" >&2
+        cat "$WORK/stderr" >&2
+        exit 1
+    }
     t1=$(date +%s%N)
     rm -rf "$WORK/out"
     echo "$(((t1 - t0) / 1000))"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-26s %12s %12s %10s\n' preset "baseline [s]" "this [s]" ratio
+printf '%-26s %12s %12s %10s\n' case "baseline [s]" "this [s]" ratio
 for p in "${PRESETS[@]}"; do
     : >"$WORK/base.t"
     : >"$WORK/this.t"
@@ -52,6 +70,8 @@ for p in "${PRESETS[@]}"; do
     done
     b=$(median <"$WORK/base.t")
     t=$(median <"$WORK/this.t")
-    awk -v p="$p" -v b="$b" -v t="$t" 'BEGIN { printf "%-26s %12.3f %12.3f %9.2fx\n", p, b / 1e6, t / 1e6, b / t }'
+    label=${p#wormsim }
+    label=${label/ --out OUT/}
+    awk -v p="$label" -v b="$b" -v t="$t" 'BEGIN { printf "%-26s %12.3f %12.3f %9.2fx\n", p, b / 1e6, t / 1e6, b / t }'
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
