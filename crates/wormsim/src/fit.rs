@@ -566,13 +566,21 @@ pub fn fit(obs: &Observations, model: ModelKind, opts: &FitOptions) -> Result<Fi
     if opts.intervals {
         for (k, spec) in model.params().iter().enumerate() {
             for (which, end) in [("lower", ends[k].0), ("upper", ends[k].1)] {
-                if let profile::End::Rough(_) = end {
-                    warnings.push(format!(
+                match end {
+                    profile::End::Rough(_) => warnings.push(format!(
                         "{}: the {which} interval end is approximate: the profile likelihood \
                          jumps there instead of crossing the threshold smoothly (the data \
                          identify this model poorly)",
                         spec.name
-                    ));
+                    )),
+                    profile::End::Unsettled(_) => warnings.push(format!(
+                        "{}: the {which} interval end is a bound: after {} rounds of resumed \
+                         profile searches, points inside the region still lay beyond it; the \
+                         true end lies farther out (the data identify this model poorly)",
+                        spec.name,
+                        profile::RESUME_ROUNDS
+                    )),
+                    profile::End::At(_) | profile::End::Open => {}
                 }
             }
         }
