@@ -311,11 +311,16 @@ pub enum FitError {
 
 impl FitError {
     /// Whether the error is about the input data (so a CLI should exit with 2).
+    /// Every kind is: the starting points are computed from the data alone, so
+    /// a model that cannot be evaluated at any of them is a series it cannot
+    /// describe (a count far out of line with the rest, for example).
     pub fn is_input(&self) -> bool {
-        matches!(
-            self,
-            FitError::TooFewPoints { .. } | FitError::NoInfections | FitError::Options(_)
-        )
+        match self {
+            FitError::TooFewPoints { .. }
+            | FitError::NoInfections
+            | FitError::Options(_)
+            | FitError::NoFiniteStart(_) => true,
+        }
     }
 }
 

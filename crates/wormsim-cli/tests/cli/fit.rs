@@ -274,6 +274,27 @@ fn bad_input_exits_2_naming_the_file() {
         );
         assert_eq!(stderr.lines().count(), 1, "{name}: one line: {stderr}");
     }
+    // A count far out of line with the rest (a damaged cell): the SI model
+    // cannot be evaluated at any starting point. It is the data's fault.
+    let csv = dir.join("absurd.csv");
+    std::fs::write(
+        &csv,
+        "time,new_infections\n0,1\n1,2\n2,99999999999999999999\n3,4\n4,5\n5,3\n6,2\n",
+    )
+    .unwrap();
+    let path = csv.to_str().unwrap();
+    let assert = wormsim()
+        .args(["fit", path, "--model", "si", "--out"])
+        .arg(dir.join("never.json"))
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {path}: model `si` gives no finite objective at any starting point"
+        )),
+        "{stderr}"
+    );
     // A missing file, and a bound that is not a time.
     let missing = dir.join("missing.csv");
     let assert = wormsim()
