@@ -30,9 +30,9 @@ pub enum Command {
     /// List the built-in presets, one per line.
     #[command(after_help = "Example:\n  wormsim presets")]
     Presets(PresetsArgs),
-    /// Validate a scenario file without running it.
+    /// Validate a scenario or sweep file without running it.
     #[command(
-        after_help = "Examples:\n  wormsim check my.toml\n  wormsim check codered-v2-2001-07-19"
+        after_help = "Examples:\n  wormsim check my.toml\n  wormsim check codered-v2-2001-07-19\n  wormsim check sweep.toml"
     )]
     Check(CheckArgs),
     /// Find Code Red, Code Red II and Nimda requests in web-server logs.
@@ -167,7 +167,8 @@ pub struct PresetsArgs {}
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// A preset name or a path to a scenario .toml file.
+    /// A preset name, or a path to a scenario or sweep .toml file (a sweep
+    /// file is one whose top-level `scenario` is a string).
     pub scenario: String,
 }
 

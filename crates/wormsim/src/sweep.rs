@@ -215,6 +215,13 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
+/// Whether `text` is a sweep file rather than a scenario: its top-level
+/// `scenario` is a string (the base scenario's name or path), where a
+/// scenario file has a `[scenario]` table. Text that is not TOML is neither.
+pub fn is_sweep_text(text: &str) -> bool {
+    toml::from_str::<toml::Table>(text).is_ok_and(|t| t.get("scenario").is_some_and(Value::is_str))
+}
+
 impl Sweep {
     /// Read a sweep file.
     ///
@@ -737,6 +744,17 @@ impl fmt::Display for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sweep_file_is_told_from_a_scenario_by_its_scenario_key() {
+        assert!(is_sweep_text(
+            "scenario = \"codered-v2-2001-07-19\"\nreplicates = 2\n"
+        ));
+        assert!(!is_sweep_text(TINY));
+        assert!(!is_sweep_text("scenario = 3\n"));
+        assert!(!is_sweep_text("replicates = 2\n"));
+        assert!(!is_sweep_text("scenario = \"x\"\n[[grid]\n"), "not TOML");
+    }
 
     const TINY: &str = r#"
 [scenario]

@@ -114,7 +114,7 @@ fn point_error(sweep: &Sweep, point: u64, e: SetupError) -> anyhow::Error {
 /// when a unit ran, they left a manifest behind, and the corrected sweep was
 /// then refused as "a different sweep" (found by the black-box campaign).
 /// Costs one setup per point, less than a tenth of running the point once.
-fn set_up_points(sweep: &Sweep, todo: &[u64]) -> anyhow::Result<()> {
+pub fn set_up_points(sweep: &Sweep, todo: &[u64]) -> anyhow::Result<()> {
     let mut last = None;
     for &id in todo {
         let (point, replicate) = sweep.unit(id);
