@@ -105,6 +105,7 @@ class Runner:
         self.counts = collections.Counter()
         self.notes = collections.Counter()
         self.failures = 0
+        self.last = (None, '')  # exit code and stderr of the last case's first step
         os.makedirs(out, exist_ok=True)
 
     def case(self, name, args, inputs, names_input, **step):
@@ -137,6 +138,7 @@ class Runner:
             rc, err, why = self.run_step(work, st)
             if i == 0:
                 self.counts[rc] += 1
+                self.last = (rc, err)
             if why is None and st.expect is not None and rc != st.expect:
                 why = f'step {i + 1}: exit {rc}, expected {st.expect}'
             if why or rc != (st.expect or 0):
@@ -159,6 +161,21 @@ class Runner:
                          f'{err[-4000:]}')
             last = err.strip().split('\n')[-1][:200] if err.strip() else ''
             print(f'{name}: {why}' + (f': {last}' if last else ''), flush=True)
+
+    def fail(self, name, why, inputs):
+        """Record a failure found by comparing cases: keep INPUTS and why."""
+        self.failures += 1
+        keep = os.path.join(self.out, 'failures', name)
+        shutil.rmtree(keep, ignore_errors=True)
+        os.makedirs(keep)
+        for f, data in inputs.items():
+            path = os.path.join(keep, f)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, 'wb' if isinstance(data, bytes) else 'w') as fh:
+                fh.write(data)
+        with open(os.path.join(keep, 'why.txt'), 'w') as fh:
+            fh.write(why + '\n')
+        print(f'{name}: {why}', flush=True)
 
     def run_step(self, work, st):
         """Run one step in WORK; (exit code or 'timeout', stderr, why it fails or None)."""
@@ -663,9 +680,21 @@ def sweep(r, cases):
         names = ('sw.toml', 'tiny.toml', 'SLURM', 'Slurm array task', 'JOB_COMPLETION_INDEX')
         preflight = '--max-memory' in extra or units is None
         first = Step(base + out + extra, names, env=env, preflight=preflight)
+        # `wormsim check` on the same file must accept exactly what the sweep
+        # accepts (nothing runs, so a memory-preflight refusal is the sweep's
+        # alone), and refuse by the same rule (exit 2 naming the file, nothing
+        # written).
+        plain = not extra and not env and out
+        if plain:
+            r.steps(f'sweep-{k}-check', [Step(['check', 'sw.toml'], names, preflight=False)],
+                    inputs)
+            check_rc = r.last[0]
+            r.notes['sweep files also checked'] += 1
         if units is None or extra or env or not out or random.random() < 0.4:
             check = escaped if not out else None
             r.steps(f'sweep-{k}', [first], inputs, check)
+            if plain:
+                agree(r, f'sweep-{k}', check_rc, inputs)
             continue
         # A valid sweep: the full run must equal its shards merged, whatever the
         # shard count, --threads and an interruption (units deleted, then --resume).
@@ -713,6 +742,20 @@ def sweep(r, cases):
                     return why
             return None
         r.steps(f'sweep-{k}', steps, inputs, check)
+        if plain:
+            agree(r, f'sweep-{k}', check_rc, inputs)
+
+
+def agree(r, name, check_rc, inputs):
+    """`wormsim check` (exit CHECK_RC) against the sweep just run (`r.last`)."""
+    rc, err = r.last
+    if check_rc not in (0, 2) or rc not in (0, 2):
+        return  # already kept as a failure of its own
+    if check_rc == 0 and rc == 2 and 'memory preflight' not in err:
+        r.fail(name + '-agree', 'check accepted the sweep file; the sweep refused it: '
+               + err.strip()[-300:], inputs)
+    elif check_rc == 2 and rc == 0:
+        r.fail(name + '-agree', 'check refused the sweep file; the sweep ran it', inputs)
 
 
 MERGE_SWEEPS = {
