@@ -79,6 +79,19 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// A command line's arguments, split at white space.
+fn argv(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// The sweep tables (`summaries.csv`, `quantiles.csv`) of output directories
+/// `a` and `b` in `d` are identical.
+fn assert_same_tables(d: &Path, a: &str, b: &str) {
+    for t in ["summaries.csv", "quantiles.csv"] {
+        assert_eq!(read(d.join(a).join(t)), read(d.join(b).join(t)), "{t}");
+    }
+}
+
 fn read(p: impl AsRef<Path>) -> String {
     std::fs::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", p.as_ref().display()))
 }
@@ -160,17 +173,7 @@ mod ensemble {
         );
         ok(
             &d,
-            &[
-                "ensemble",
-                "tiny.toml",
-                "--runs",
-                "3",
-                "--seed",
-                "5",
-                "--out",
-                "ens",
-                "-q",
-            ],
+            &argv("ensemble tiny.toml --runs 3 --seed 5 --out ens -q"),
         );
         let summary: serde_json::Value =
             serde_json::from_str(&read(d.join("run/summary.json"))).unwrap();
@@ -220,14 +223,7 @@ mod ensemble {
         let d = workdir("ensemble-memory");
         let e = input_error(
             &d,
-            &[
-                "ensemble",
-                "codered-v2-2001-07-19",
-                "--runs",
-                "1000",
-                "--max-memory",
-                "20M",
-            ],
+            &argv("ensemble codered-v2-2001-07-19 --runs 1000 --max-memory 20M"),
         );
         assert!(e.contains("memory preflight: the estimate is"), "{e}");
         assert!(e.contains("--max-memory is 20.0 MiB"), "{e}");
@@ -251,17 +247,7 @@ mod sweep {
         // The hook aborts the process (SIGABRT, no cleanup) after 7 units.
         let o = wormsim(
             &d,
-            &[
-                "sweep",
-                "sweep.toml",
-                "--out",
-                "cut",
-                "--threads",
-                "2",
-                "--abort-after",
-                "7",
-                "-q",
-            ],
+            &argv("sweep sweep.toml --out cut --threads 2 --abort-after 7 -q"),
         );
         assert!(!o.status.success());
         assert_eq!(unit_count(&d.join("cut")), 7);
@@ -275,13 +261,7 @@ mod sweep {
         let o = ok(&d, &["sweep", "sweep.toml", "--out", "cut", "--resume"]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("18 units, 7 done, 11 to run"), "{err}");
-        for t in ["summaries.csv", "quantiles.csv"] {
-            assert_eq!(
-                read(d.join("whole").join(t)),
-                read(d.join("cut").join(t)),
-                "{t}"
-            );
-        }
+        assert_same_tables(&d, "whole", "cut");
         // Resuming a finished sweep runs nothing and merges the same tables.
         let o = ok(&d, &["sweep", "sweep.toml", "--out", "cut", "--resume"]);
         assert!(String::from_utf8_lossy(&o.stderr).contains("0 to run"));
@@ -327,13 +307,7 @@ mod sweep {
             assert!(err.contains(&format!("runs unit {unit} again")), "{err}");
         }
         assert!(err.contains("do not match its checksum"), "{err}");
-        for t in ["summaries.csv", "quantiles.csv"] {
-            assert_eq!(
-                read(d.join("whole").join(t)),
-                read(d.join("hurt").join(t)),
-                "{t}"
-            );
-        }
+        assert_same_tables(&d, "whole", "hurt");
         assert_eq!(
             std::fs::read(d.join("whole/units/0000011.json")).unwrap(),
             std::fs::read(&cut).unwrap(),
@@ -364,15 +338,7 @@ mod sweep {
             let before = files(&units);
             for args in [
                 &["sweep", "sweep.toml", "--out", "o", "--resume"][..],
-                &[
-                    "sweep",
-                    "sweep.toml",
-                    "--out",
-                    "o",
-                    "--resume",
-                    "--shard",
-                    "0/3",
-                ][..],
+                &argv("sweep sweep.toml --out o --resume --shard 0/3")[..],
                 &["merge", "o"][..],
             ] {
                 let e = input_error(&d, args);
@@ -399,29 +365,10 @@ mod sweep {
             .replace("hosts = 3000", "hosts = 30000")
             .replace("space_bits = 16", "space_bits = 20");
         std::fs::write(d.join("tiny.toml"), bigger).unwrap();
-        ok(
-            &d,
-            &[
-                "sweep",
-                "sweep.toml",
-                "--out",
-                "whole",
-                "-q",
-                "--threads",
-                "2",
-            ],
-        );
+        ok(&d, &argv("sweep sweep.toml --out whole -q --threads 2"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_wormsim"))
             .current_dir(&d)
-            .args([
-                "sweep",
-                "sweep.toml",
-                "--out",
-                "cut",
-                "-q",
-                "--threads",
-                "2",
-            ])
+            .args(argv("sweep sweep.toml --out cut -q --threads 2"))
             .spawn()
             .unwrap();
         let t0 = std::time::Instant::now();
@@ -437,13 +384,7 @@ mod sweep {
             &["sweep", "sweep.toml", "--out", "cut", "--resume", "-q"],
         );
         assert_eq!(unit_count(&d.join("cut")), 72);
-        for t in ["summaries.csv", "quantiles.csv"] {
-            assert_eq!(
-                read(d.join("whole").join(t)),
-                read(d.join("cut").join(t)),
-                "{t}"
-            );
-        }
+        assert_same_tables(&d, "whole", "cut");
     }
 
     #[test]
@@ -478,39 +419,10 @@ mod sweep {
         // Duplicates are refused.
         let e = input_error(&d, &["merge", "s0", "s1", "s2", "s0", "--out", "m"]);
         assert!(e.contains("present more than once"), "{e}");
-        ok(
-            &d,
-            &[
-                "merge",
-                "s0",
-                "s1",
-                "s2",
-                "--out",
-                "m",
-                "--format",
-                "csv,parquet",
-            ],
-        );
-        for t in ["summaries.csv", "quantiles.csv"] {
-            assert_eq!(
-                read(d.join("whole").join(t)),
-                read(d.join("m").join(t)),
-                "{t}"
-            );
-        }
+        ok(&d, &argv("merge s0 s1 s2 --out m --format csv,parquet"));
+        assert_same_tables(&d, "whole", "m");
         // A different seed is a different sweep: not mixed into the same directory.
-        let e = input_error(
-            &d,
-            &[
-                "sweep",
-                "sweep.toml",
-                "--out",
-                "s0",
-                "--seed",
-                "3",
-                "--resume",
-            ],
-        );
+        let e = input_error(&d, &argv("sweep sweep.toml --out s0 --seed 3 --resume"));
         assert!(
             e.contains("holds units of a different sweep (its `seed` differs"),
             "{e}"
@@ -692,29 +604,11 @@ mod parquet {
         let d = workdir("parquet");
         ok(
             &d,
-            &[
-                "ensemble",
-                "tiny.toml",
-                "--runs",
-                "6",
-                "--out",
-                "e",
-                "--format",
-                "csv,parquet",
-                "-q",
-            ],
+            &argv("ensemble tiny.toml --runs 6 --out e --format csv,parquet -q"),
         );
         ok(
             &d,
-            &[
-                "sweep",
-                "sweep.toml",
-                "--out",
-                "s",
-                "--format",
-                "parquet,csv",
-                "-q",
-            ],
+            &argv("sweep sweep.toml --out s --format parquet,csv -q"),
         );
         for t in ["e/summaries", "e/quantiles", "s/summaries", "s/quantiles"] {
             let csv = read(d.join(format!("{t}.csv")));
@@ -726,18 +620,7 @@ mod parquet {
     #[test]
     fn column_types() {
         let d = workdir("parquet-types");
-        ok(
-            &d,
-            &[
-                "sweep",
-                "sweep.toml",
-                "--out",
-                "s",
-                "--format",
-                "parquet",
-                "-q",
-            ],
-        );
+        ok(&d, &argv("sweep sweep.toml --out s --format parquet -q"));
         let f = std::fs::File::open(d.join("s/summaries.parquet")).unwrap();
         let b = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
         let schema = b.schema();
@@ -758,18 +641,7 @@ mod slurm_script {
         let d = workdir("slurm-script");
         let o = ok(
             &d,
-            &[
-                "slurm-script",
-                "sweep.toml",
-                "--tasks",
-                "4",
-                "--out",
-                "o",
-                "--time",
-                "00:10:00",
-                "--format",
-                "csv,parquet",
-            ],
+            &argv("slurm-script sweep.toml --tasks 4 --out o --time 00:10:00 --format csv,parquet"),
         );
         let s = String::from_utf8_lossy(&o.stdout);
         for want in [
@@ -851,15 +723,7 @@ mod campaign {
         let d = workdir("campaign-runs");
         let err = input_error(
             &d,
-            &[
-                "ensemble",
-                "tiny.toml",
-                "--runs",
-                "18446744073709551615",
-                "-q",
-                "--out",
-                "e",
-            ],
+            &argv("ensemble tiny.toml --runs 18446744073709551615 -q --out e"),
         );
         assert!(err.contains("memory preflight"), "{err}");
         assert!(!d.join("e").exists());

@@ -25,6 +25,26 @@ fn scan_bytes(bytes: &[u8], opts: Options) -> Analysis {
     s.finish().unwrap()
 }
 
+/// Every way to read a log: the format sniffed, then each format forced.
+const EVERY_FORMAT: [Option<Format>; 5] = [
+    None,
+    Some(Format::Common),
+    Some(Format::Combined),
+    Some(Format::Error),
+    Some(Format::W3c),
+];
+
+/// [`scan_bytes`] with the format forced (or sniffed, for `None`).
+fn scan_as(bytes: &[u8], format: Option<Format>) -> Analysis {
+    scan_bytes(
+        bytes,
+        Options {
+            format,
+            ..Options::default()
+        },
+    )
+}
+
 fn by_class(a: &Analysis) -> [u64; 5] {
     a.report.by_class
 }
@@ -349,20 +369,8 @@ mod hostile {
             x ^= x << 17;
             bytes.push(x as u8);
         }
-        for format in [
-            None,
-            Some(Format::Common),
-            Some(Format::Combined),
-            Some(Format::Error),
-            Some(Format::W3c),
-        ] {
-            let a = scan_bytes(
-                &bytes,
-                Options {
-                    format,
-                    ..Options::default()
-                },
-            );
+        for format in EVERY_FORMAT {
+            let a = scan_as(&bytes, format);
             assert_eq!(a.report.requests, 0);
             assert_eq!(
                 a.report.lines,
@@ -458,20 +466,8 @@ mod fuzz_regressions {
         let mut n = 0;
         for e in std::fs::read_dir(&dir).unwrap() {
             let data = std::fs::read(e.unwrap().path()).unwrap();
-            for format in [
-                None,
-                Some(Format::Common),
-                Some(Format::Combined),
-                Some(Format::Error),
-                Some(Format::W3c),
-            ] {
-                let a = scan_bytes(
-                    &data,
-                    Options {
-                        format,
-                        ..Options::default()
-                    },
-                );
+            for format in EVERY_FORMAT {
+                let a = scan_as(&data, format);
                 let r = &a.report;
                 assert_eq!(r.lines, r.requests + r.not_requests + r.malformed);
             }

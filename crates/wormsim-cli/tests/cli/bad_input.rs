@@ -1,6 +1,6 @@
 //! Bad input: exit code 2, one line naming file:line:column and the key, no output.
 
-use crate::wormsim;
+use crate::{input_error, wormsim};
 
 const GOOD: &str = r#"[scenario]
 name = "t"
@@ -20,14 +20,7 @@ fn rejects(name: &str, text: &str, expect: &[&str]) {
     let file = dir.path().join(format!("{name}.toml"));
     std::fs::write(&file, text).expect("write");
     let out = dir.path().join("out");
-    let assert = wormsim()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let stderr = input_error(wormsim().arg("run").arg(&file).arg("--out").arg(&out));
     assert_eq!(stderr.lines().count(), 1, "{name}: one line: {stderr}");
     assert!(stderr.starts_with("error: "), "{name}: {stderr}");
     for e in expect {
@@ -141,18 +134,17 @@ fn flood_period_under_a_second() {
 fn run_over_the_memory_limit() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
-    let assert = wormsim()
-        .args([
-            "run",
-            "codered-v2-2001-07-19",
-            "--max-memory",
-            "40M",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let stderr = input_error(
+        wormsim()
+            .args([
+                "run",
+                "codered-v2-2001-07-19",
+                "--max-memory",
+                "40M",
+                "--out",
+            ])
+            .arg(&out),
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     for e in [
         "memory preflight: the estimate is",
@@ -166,11 +158,7 @@ fn run_over_the_memory_limit() {
 
 #[test]
 fn unknown_preset() {
-    let assert = wormsim()
-        .args(["run", "codered-v2-2001-07-91"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let stderr = input_error(wormsim().args(["run", "codered-v2-2001-07-91"]));
     assert!(
         stderr.contains("unknown preset `codered-v2-2001-07-91`"),
         "{stderr}"
@@ -187,11 +175,8 @@ fn missing_file_and_bad_flags() {
         .args(["run", "nope/missing.toml"])
         .assert()
         .code(2);
-    let assert = wormsim()
-        .args(["run", "codered-v2-2001-07-19", "--until", "tomorrow"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let stderr =
+        input_error(wormsim().args(["run", "codered-v2-2001-07-19", "--until", "tomorrow"]));
     assert!(stderr.contains("--until"), "{stderr}");
     wormsim()
         .args([
@@ -203,11 +188,8 @@ fn missing_file_and_bad_flags() {
         .assert()
         .code(2);
     // The reference engine refuses a 2^32 space.
-    let assert = wormsim()
-        .args(["run", "codered-v2-2001-07-19", "--engine", "reference"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let stderr =
+        input_error(wormsim().args(["run", "codered-v2-2001-07-19", "--engine", "reference"]));
     assert!(stderr.contains("2^24"), "{stderr}");
     // Setup errors name the scenario (found by generating scenarios: the
     // reference engine's refusal of wrong clocks named only the key).

@@ -1,6 +1,6 @@
 //! `wormsim fit`
 
-use super::{scratch, wormsim};
+use super::{input_error, scratch, wormsim};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -37,6 +37,13 @@ fn telescope_series() -> String {
     s
 }
 
+/// `wormsim fit INPUT --model MODEL`, to which a test adds its options.
+fn fit(input: impl AsRef<std::ffi::OsStr>, model: &str) -> assert_cmd::Command {
+    let mut cmd = wormsim();
+    cmd.arg("fit").arg(input).args(["--model", model]);
+    cmd
+}
+
 fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).expect("the JSON result exists");
     serde_json::from_str(&text).expect("the result is valid JSON")
@@ -45,17 +52,8 @@ fn read_json(path: &Path) -> serde_json::Value {
 /// `wormsim fit INPUT --model rcs --to 2001-07-20T00:00:00Z` (the CRv2
 /// spreading day), written to `out` and read back.
 fn fit_rcs_to_jul20(input: &Path, out: &Path) -> serde_json::Value {
-    wormsim()
-        .args(["fit"])
-        .arg(input)
-        .args([
-            "--model",
-            "rcs",
-            "--to",
-            "2001-07-20T00:00:00Z",
-            "--quiet",
-            "--out",
-        ])
+    fit(input, "rcs")
+        .args(["--to", "2001-07-20T00:00:00Z", "--quiet", "--out"])
         .arg(out)
         .assert()
         .success();
@@ -78,11 +76,7 @@ fn fits_a_plain_series_and_writes_json_and_curve() {
     let csv = dir.join("counts.csv");
     std::fs::write(&csv, plain_series()).unwrap();
     let out = dir.join("res").join("rcs.json");
-    let assert = wormsim()
-        .args(["fit", csv.to_str().unwrap(), "--model", "rcs", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    let assert = fit(&csv, "rcs").arg("--out").arg(&out).assert().success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     assert!(stdout.contains("95% CI"), "{stdout}");
     assert!(stdout.contains("goodness of fit"), "{stdout}");
@@ -117,15 +111,8 @@ fn reads_the_telescope_schema_and_incident_columns() {
     for (column, extra) in [("cumulative_sources", None), ("new_sources", Some("si"))] {
         let out = dir.join(format!("{column}.json"));
         let model = extra.unwrap_or("rcs");
-        wormsim()
-            .args([
-                "fit",
-                csv.to_str().unwrap(),
-                "--model",
-                model,
-                "--column",
-                column,
-            ])
+        fit(&csv, model)
+            .args(["--column", column])
             .args(["--no-ci", "--quiet", "--out"])
             .arg(&out)
             .assert()
@@ -142,15 +129,8 @@ fn reads_the_telescope_schema_and_incident_columns() {
     }
     // RCS's T is also given as a time of day.
     let out = dir.join("t.json");
-    wormsim()
-        .args([
-            "fit",
-            csv.to_str().unwrap(),
-            "--model",
-            "rcs",
-            "--quiet",
-            "--out",
-        ])
+    fit(&csv, "rcs")
+        .args(["--quiet", "--out"])
         .arg(&out)
         .assert()
         .success();
@@ -170,15 +150,8 @@ fn time_bounds_restrict_the_rows() {
     let csv = dir.join("telescope.csv");
     std::fs::write(&csv, telescope_series()).unwrap();
     let out = dir.join("r.json");
-    wormsim()
-        .args([
-            "fit",
-            csv.to_str().unwrap(),
-            "--model",
-            "rcs",
-            "--no-ci",
-            "--quiet",
-        ])
+    fit(&csv, "rcs")
+        .args(["--no-ci", "--quiet"])
         .args([
             "--from",
             "2001-07-19T11:00:00Z",
@@ -261,13 +234,12 @@ fn bad_input_exits_2_naming_the_file() {
         let csv = dir.join(name);
         std::fs::write(&csv, text).unwrap();
         let path = csv.to_str().unwrap();
-        let assert = wormsim()
-            .args(["fit", path, "--model", "rcs", "--out"])
-            .arg(dir.join("never.json"))
-            .args(*extra)
-            .assert()
-            .code(2);
-        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        let stderr = input_error(
+            fit(path, "rcs")
+                .arg("--out")
+                .arg(dir.join("never.json"))
+                .args(*extra),
+        );
         assert!(
             stderr.starts_with(&format!("error: {path}{want}")),
             "{name}: {stderr}"
@@ -283,12 +255,7 @@ fn bad_input_exits_2_naming_the_file() {
     )
     .unwrap();
     let path = csv.to_str().unwrap();
-    let assert = wormsim()
-        .args(["fit", path, "--model", "si", "--out"])
-        .arg(dir.join("never.json"))
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = input_error(fit(path, "si").arg("--out").arg(dir.join("never.json")));
     assert!(
         stderr.starts_with(&format!(
             "error: {path}: model `si` gives no finite objective at any starting point"
@@ -297,24 +264,16 @@ fn bad_input_exits_2_naming_the_file() {
     );
     // A missing file, and a bound that is not a time.
     let missing = dir.join("missing.csv");
-    let assert = wormsim()
-        .args(["fit", missing.to_str().unwrap(), "--model", "rcs"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = input_error(&mut fit(&missing, "rcs"));
     assert!(
         stderr.contains("missing.csv: cannot read the series"),
         "{stderr}"
     );
-    wormsim()
-        .args(["fit", "x.csv", "--model", "rcs", "--to", "teatime"])
+    fit("x.csv", "rcs")
+        .args(["--to", "teatime"])
         .assert()
         .code(2);
-    let assert = wormsim()
-        .args(["fit", "x.csv", "--model", "aawp", "--tick", "-1"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = input_error(fit("x.csv", "aawp").args(["--tick", "-1"]));
     assert!(
         stderr.contains("--tick -1: the AAWP tick must be"),
         "{stderr}"

@@ -20,6 +20,13 @@ pub fn wormsim() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("wormsim").expect("the wormsim binary is built")
 }
 
+/// Run `cmd`, which must exit with code 2 (bad input), and return its
+/// standard error.
+pub fn input_error(cmd: &mut assert_cmd::Command) -> String {
+    let assert = cmd.assert().code(2);
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
 /// A fresh, empty scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))

@@ -12,7 +12,7 @@
 //! and a permutation scanner never probes an address twice before its walk
 //! wraps.
 
-use crate::support::{assert_same_distribution, replicate};
+use crate::support::{assert_same_distribution, generic16, replicate};
 use wormsim::engine::{EngineChoice, Plan, Simulation};
 use wormsim::scenario::Scenario;
 
@@ -21,25 +21,8 @@ const RUNS: u64 = 300;
 /// A generic worm in a 2^16 space: `hosts` hosts, one seed, `worm` extra
 /// `[worm]` keys (a scan rate among them), then `rest` (more tables).
 fn scenario(hosts: u32, minutes: u32, worm: &str, rest: &str) -> Scenario {
-    let text = format!(
-        r#"
-[scenario]
-name = "beyond"
-start = 2004-03-20T00:00:00Z
-end = 2004-03-20T{h:02}:{m:02}:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = {hosts}
-[worm]
-variant = "generic"
-initial_infected = 1
-{worm}
-{rest}
-"#,
-        h = minutes / 60,
-        m = minutes % 60
-    );
+    let worm = format!("initial_infected = 1\n{worm}\n{rest}");
+    let text = generic16("beyond", "2004-03-20", minutes, hosts, &worm);
     Scenario::from_str("beyond.toml", &text).unwrap_or_else(|e| panic!("{e}"))
 }
 

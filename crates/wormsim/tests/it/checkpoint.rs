@@ -19,7 +19,7 @@
 //! host at its ceiling change nothing, and a 0.9 factor on the sleepers is
 //! within the noise (D = 0.076).
 
-use crate::support::assert_same_distribution;
+use crate::support::{assert_same_distribution, pooled_crv2_head};
 use wormsim::checkpoint::Checkpoint;
 use wormsim::engine::{Counters, EngineChoice, HostState, Simulation};
 use wormsim::scenario::Scenario;
@@ -27,24 +27,18 @@ use wormsim::time::SimTime;
 
 const RUNS: u64 = 1000;
 
-const TEXT: &str = r#"
-[scenario]
-name = "chain"
-start = 2001-07-19T22:00:00Z
-end = 2001-08-02T00:00:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 200
-[worm]
-variant = "crv2"
-scan_rate = 0.3
-threads = 4
-reinfection = "add-instance"
-max_instances = 3
-max_scan_multiple = 1.0
-deface = false
-initial_infected = 60
+/// The scenario's text.
+fn text() -> String {
+    let head = pooled_crv2_head(
+        "chain",
+        "2001-07-19T22:00:00Z",
+        "2001-08-02T00:00:00Z",
+        "0.3",
+        60,
+    );
+    format!(
+        r#"
+{head}
 [calendar]
 wake = "lagged"
 wake_lag_hours = 6
@@ -58,7 +52,9 @@ lag_mean_days = 3
 rate = 0.05
 [output]
 bin = 600
-"#;
+"#
+    )
+}
 
 /// What happens after the checkpoint time, in one run.
 struct After {
@@ -98,7 +94,7 @@ const T_HOURS: f64 = 2.0;
 /// The scenario, with its patch download rate line set to `patch_rate`,
 /// starting at `T` from the state of the run it is given.
 fn resumed_at_t(patch_rate: &str, ck: Checkpoint) -> Scenario {
-    let text = TEXT
+    let text = text()
         .replace(
             "start = 2001-07-19T22:00:00Z",
             "start = 2001-08-01T02:00:00Z",
@@ -139,7 +135,7 @@ fn after(sim: &mut Simulation, c0: &Counters) -> After {
 
 #[test]
 fn a_run_chained_through_a_checkpoint_has_the_law_of_the_unbroken_run() {
-    let s = Scenario::from_str("chain.toml", TEXT).unwrap_or_else(|e| panic!("{e}"));
+    let s = Scenario::from_str("chain.toml", &text()).unwrap_or_else(|e| panic!("{e}"));
     let mut unbroken = Vec::new();
     let mut chained = Vec::new();
     let (mut asleep, mut pending) = (0u64, 0u64);
@@ -200,7 +196,7 @@ fn a_run_chained_through_a_checkpoint_has_the_law_of_the_unbroken_run() {
 /// scenario does not patch.
 #[test]
 fn pending_installs_survive_a_second_checkpoint() {
-    let s = Scenario::from_str("chain.toml", TEXT).unwrap_or_else(|e| panic!("{e}"));
+    let s = Scenario::from_str("chain.toml", &text()).unwrap_or_else(|e| panic!("{e}"));
     let t2 = aug1(4.0);
     for patching in ["rate = 0.05", "rate = 0.0"] {
         let (mut kept, mut done) = (0, 0);

@@ -5,7 +5,7 @@
 //! target up in an address table) and compares the distributions with a
 //! two-sample KS test.
 
-use crate::support::{assert_same_distribution, replicate, small};
+use crate::support::{assert_same_distribution, pooled_crv2_head, replicate, small};
 use wormsim::engine::{EngineChoice, Plan, Simulation};
 
 const RUNS: u64 = 300;
@@ -155,32 +155,25 @@ fn calendar_stop_in_every_engine() {
 /// their split over time (the series bins before and after 23:00), the flood
 /// bytes (which scale with each host's instances at 00:00) and the final size.
 fn pooled_scenario() -> wormsim::scenario::Scenario {
-    let text = r#"
-[scenario]
-name = "pooled"
-start = 2001-07-19T21:00:00Z
-end = 2001-07-20T01:00:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 200
-[worm]
-variant = "crv2"
-scan_rate = 0.25
-threads = 4
-reinfection = "add-instance"
-max_instances = 3
-max_scan_multiple = 1.0
-deface = false
-initial_infected = 2
+    let head = pooled_crv2_head(
+        "pooled",
+        "2001-07-19T21:00:00Z",
+        "2001-07-20T01:00:00Z",
+        "0.25",
+        2,
+    );
+    let text = format!(
+        r#"
+{head}
 [defense.reboot]
 rate = 6.0
 [defense.patch]
 rate = 1.0
 [output]
 bin = 600
-"#;
-    wormsim::scenario::Scenario::from_str("pooled.toml", text).unwrap_or_else(|e| panic!("{e}"))
+"#
+    );
+    wormsim::scenario::Scenario::from_str("pooled.toml", &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What one run of a pooled-re-infection scenario reports.
@@ -209,6 +202,18 @@ fn stat(v: &[Pooled], f: Stat) -> Vec<f64> {
 
 fn stat_mean(v: &[Pooled], f: Stat) -> f64 {
     stat(v, f).iter().sum::<f64>() / v.len() as f64
+}
+
+/// Each statistic's distribution over the `general` runs against the
+/// `reference` runs (two-sample KS), labelled `what: statistic`.
+fn assert_same_stats(what: &str, stats: &[(&str, Stat)], general: &[Pooled], reference: &[Pooled]) {
+    for &(name, f) in stats {
+        assert_same_distribution(
+            &format!("{what}: {name}"),
+            &stat(general, f),
+            &stat(reference, f),
+        );
+    }
 }
 
 /// One run with a series and a flood meter, stopped at `split` and resumed if
@@ -255,6 +260,18 @@ fn pooled_run(
     }
 }
 
+/// Replicates `0..RUNS` of [`pooled_run`], not stopped.
+fn pooled_runs(
+    s: &wormsim::scenario::Scenario,
+    engine: EngineChoice,
+    seed: u64,
+    window: (wormsim::time::SimTime, wormsim::time::SimTime),
+) -> Vec<Pooled> {
+    (0..RUNS)
+        .map(|r| pooled_run(s, engine, seed, r, None, window))
+        .collect()
+}
+
 /// The series bins ending from the start of [`pooled_scenario`] to 23:00.
 fn by_eleven(s: &wormsim::scenario::Scenario) -> (wormsim::time::SimTime, wormsim::time::SimTime) {
     let eleven = wormsim::time::SimTime::from_ymd(2001, 7, 19).plus(23.0 * 3600.0);
@@ -265,12 +282,8 @@ fn by_eleven(s: &wormsim::scenario::Scenario) -> (wormsim::time::SimTime, wormsi
 fn pooled_reinfections_match_reference() {
     let s = pooled_scenario();
     let w = by_eleven(&s);
-    let general: Vec<Pooled> = (0..RUNS)
-        .map(|r| pooled_run(&s, EngineChoice::Auto, 21, r, None, w))
-        .collect();
-    let reference: Vec<Pooled> = (0..RUNS)
-        .map(|r| pooled_run(&s, EngineChoice::Reference, 22, r, None, w))
-        .collect();
+    let general = pooled_runs(&s, EngineChoice::Auto, 21, w);
+    let reference = pooled_runs(&s, EngineChoice::Reference, 22, w);
     let added = stat_mean(&general, |x| x.added as f64);
     let early = stat_mean(&general, |x| x.early as f64);
     let ever = stat_mean(&general, |x| x.ever as f64);
@@ -296,13 +309,7 @@ fn pooled_reinfections_match_reference() {
         ("flood bytes", |x| x.bytes),
         ("ever infected", |x| x.ever as f64),
     ];
-    for (what, f) in stats {
-        assert_same_distribution(
-            &format!("pooled re-infection: {what}"),
-            &stat(&general, f),
-            &stat(&reference, f),
-        );
-    }
+    assert_same_stats("pooled re-infection", &stats, &general, &reference);
 }
 
 /// Hosts infected (several times over) on 19 July sleep from the 28th and wake
@@ -313,24 +320,16 @@ fn pooled_reinfections_match_reference() {
 /// 1 August, and the infections (with the re-infections after reboots).
 #[test]
 fn pooled_reinfections_with_lagged_wake_match_reference() {
-    let text = r#"
-[scenario]
-name = "pooled-wake"
-start = 2001-07-19T22:00:00Z
-end = 2001-08-01T03:00:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 200
-[worm]
-variant = "crv2"
-scan_rate = 0.3
-threads = 4
-reinfection = "add-instance"
-max_instances = 3
-max_scan_multiple = 1.0
-deface = false
-initial_infected = 60
+    let head = pooled_crv2_head(
+        "pooled-wake",
+        "2001-07-19T22:00:00Z",
+        "2001-08-01T03:00:00Z",
+        "0.3",
+        60,
+    );
+    let text = format!(
+        r#"
+{head}
 [calendar]
 wake = "lagged"
 wake_lag_hours = 1
@@ -338,17 +337,14 @@ wake_lag_hours = 1
 rate = 0.02
 [output]
 bin = 600
-"#;
-    let s = wormsim::scenario::Scenario::from_str("pooled-wake.toml", text)
+"#
+    );
+    let s = wormsim::scenario::Scenario::from_str("pooled-wake.toml", &text)
         .unwrap_or_else(|e| panic!("{e}"));
     let aug1 = wormsim::time::SimTime::from_ymd(2001, 8, 1);
     let w = (aug1, aug1.plus(3600.0));
-    let general: Vec<Pooled> = (0..RUNS)
-        .map(|r| pooled_run(&s, EngineChoice::General, 31, r, None, w))
-        .collect();
-    let reference: Vec<Pooled> = (0..RUNS)
-        .map(|r| pooled_run(&s, EngineChoice::Reference, 32, r, None, w))
-        .collect();
+    let general = pooled_runs(&s, EngineChoice::General, 31, w);
+    let reference = pooled_runs(&s, EngineChoice::Reference, 32, w);
     let added = stat_mean(&general, |x| x.added as f64);
     let early = stat_mean(&general, |x| x.early as f64);
     let pooled = stat_mean(&general, |x| x.pooled as f64);
@@ -367,13 +363,7 @@ bin = 600
         }),
         ("infections", |x| x.infections as f64),
     ];
-    for (what, f) in stats {
-        assert_same_distribution(
-            &format!("pooled, lagged wake: {what}"),
-            &stat(&general, f),
-            &stat(&reference, f),
-        );
-    }
+    assert_same_stats("pooled, lagged wake", &stats, &general, &reference);
 }
 
 /// The pool's draws are keyed by host, epoch and instance count, and a stop

@@ -2,7 +2,7 @@
 //! scan order, Code Red II's local preference, the calendar with wrong clocks,
 //! and the flood's volume and reachability gate.
 
-use crate::support::{assert_same_distribution, replicate};
+use crate::support::{assert_same_distribution, minutes_into, replicate, uniform_head};
 use wormsim::calendar::Phase;
 use wormsim::engine::{EngineChoice, Event, NO_HOST, Observer, Simulation, View};
 use wormsim::observe::flood::FloodMeter;
@@ -15,27 +15,24 @@ fn scenario(body: &str) -> Scenario {
 }
 
 fn crv1(extra_worm: &str, extra: &str, minutes: u32) -> Scenario {
+    let head = uniform_head(
+        "crv1-small",
+        "2001-07-02T00:00:00Z",
+        &minutes_into("2001-07-02", minutes),
+        Some(16),
+        400,
+        "crv1",
+    );
     scenario(&format!(
         r#"
-[scenario]
-name = "crv1-small"
-start = 2001-07-02T00:00:00Z
-end = 2001-07-02T{h:02}:{m:02}:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 400
-[worm]
-variant = "crv1"
+{head}
 scan_rate = 20.0
 threads = 4
 deface = false
 initial_infected = 1
 {extra_worm}
 {extra}
-"#,
-        h = minutes / 60,
-        m = minutes % 60
+"#
     ))
 }
 
@@ -323,18 +320,17 @@ impl Observer for ClockAudit {
 /// its days 1–19, floods only on its days 20–27, across month ends.
 #[test]
 fn every_host_follows_its_own_clock() {
-    let s = scenario(
+    let head = uniform_head(
+        "clocks",
+        "2001-07-10T00:00:00Z",
+        "2001-08-12T00:00:00Z",
+        Some(16),
+        2000,
+        "crv2",
+    );
+    let s = scenario(&format!(
         r#"
-[scenario]
-name = "clocks"
-start = 2001-07-10T00:00:00Z
-end = 2001-08-12T00:00:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 2000
-[worm]
-variant = "crv2"
+{head}
 scan_rate = 0.02
 initial_infected = 20
 [calendar]
@@ -343,8 +339,8 @@ wrong_clock_max_days = 30
 wake_lag_hours = 2
 [defense.reboot]
 rate = 0.5
-"#,
-    );
+"#
+    ));
     let mut sim = Simulation::new(&s, 3, 0, EngineChoice::Auto).expect("setup");
     let offsets = (0..2000).map(|h| sim.setup().clock_offset(h)).collect();
     let mut audit = ClockAudit {
@@ -368,18 +364,17 @@ rate = 0.5
 }
 
 fn flood_scenario(extra: &str) -> Scenario {
+    let head = uniform_head(
+        "flood",
+        "2001-07-19T23:00:00Z",
+        "2001-07-28T00:00:00Z",
+        Some(16),
+        60,
+        "crv2",
+    );
     scenario(&format!(
         r#"
-[scenario]
-name = "flood"
-start = 2001-07-19T23:00:00Z
-end = 2001-07-28T00:00:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 60
-[worm]
-variant = "crv2"
+{head}
 scan_rate = 1e-6
 initial_infected = 50
 [flood]

@@ -4,28 +4,81 @@ use wormsim::engine::{EngineChoice, Event, Observer, Simulation, View};
 use wormsim::scenario::Scenario;
 use wormsim::time::SimTime;
 
-/// A small uniform-scanning scenario in a 2^16 space.
-pub fn small(hosts: u32, rate: f64, minutes: u32, extra: &str) -> Scenario {
-    let text = format!(
-        r#"
-[scenario]
-name = "small"
-start = 2001-07-02T00:00:00Z
-end = 2001-07-02T{h:02}:{m:02}:00Z
-space_bits = 16
-[population]
+/// The start of a test scenario with a uniform population, one key a line:
+/// `[scenario]` (with `space_bits` if given), `[population]`, and `[worm]`
+/// with its `variant`. No newline before or after: the test writes the rest of
+/// `[worm]` and any further tables below it.
+pub fn uniform_head(
+    name: &str,
+    start: &str,
+    end: &str,
+    space_bits: Option<u32>,
+    hosts: u32,
+    variant: &str,
+) -> String {
+    let bits = space_bits.map_or(String::new(), |b| format!("space_bits = {b}\n"));
+    format!(
+        r#"[scenario]
+name = "{name}"
+start = {start}
+end = {end}
+{bits}[population]
 model = "uniform"
 hosts = {hosts}
 [worm]
-variant = "generic"
-scan_rate = {rate}
-initial_infected = 1
-{extra}
-"#,
-        h = minutes / 60,
-        m = minutes % 60
+variant = "{variant}""#
+    )
+}
+
+/// `minutes` after 00:00 on `day` (`YYYY-MM-DD`), as a TOML date-time.
+pub fn minutes_into(day: &str, minutes: u32) -> String {
+    format!("{day}T{:02}:{:02}:00Z", minutes / 60, minutes % 60)
+}
+
+/// A generic worm's scenario text: `hosts` uniform hosts in a 2^16 space,
+/// from 00:00 on `day` (`YYYY-MM-DD`) for `minutes`, with `worm` (the rest of
+/// `[worm]`, then any further tables) below the worm's `variant`.
+pub fn generic16(name: &str, day: &str, minutes: u32, hosts: u32, worm: &str) -> String {
+    let head = uniform_head(
+        name,
+        &format!("{day}T00:00:00Z"),
+        &minutes_into(day, minutes),
+        Some(16),
+        hosts,
+        "generic",
     );
+    format!("\n{head}\n{worm}\n")
+}
+
+/// A small uniform-scanning scenario in a 2^16 space.
+pub fn small(hosts: u32, rate: f64, minutes: u32, extra: &str) -> Scenario {
+    let worm = format!("scan_rate = {rate}\ninitial_infected = 1\n{extra}");
+    let text = generic16("small", "2001-07-02", minutes, hosts, &worm);
     Scenario::from_str("small.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Code Red v2 in 2^16 addresses with 200 hosts and 4 threads, no defacing,
+/// whose re-infections add instances (up to 3) at a weight ceiling
+/// (`max_scan_multiple = 1.0`): the pooled-instance scenarios down to the
+/// `[worm]` table's `initial_infected`, with no newline before or after.
+pub fn pooled_crv2_head(
+    name: &str,
+    start: &str,
+    end: &str,
+    scan_rate: &str,
+    initial_infected: u32,
+) -> String {
+    let head = uniform_head(name, start, end, Some(16), 200, "crv2");
+    format!(
+        r#"{head}
+scan_rate = {scan_rate}
+threads = 4
+reinfection = "add-instance"
+max_instances = 3
+max_scan_multiple = 1.0
+deface = false
+initial_infected = {initial_infected}"#
+    )
 }
 
 /// Records the time at which the cumulative number of infected hosts reaches

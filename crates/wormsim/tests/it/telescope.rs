@@ -1,7 +1,7 @@
 //! The darknet telescope (issue #4): unbiased for uniform scanners, exponential
 //! first sightings, and Code Red II's local preference against literal probes.
 
-use crate::support::{assert_same_distribution, ks2_critical};
+use crate::support::{assert_same_distribution, ks2_critical, uniform_head};
 use wormsim::engine::{EngineChoice, Event, Observer, Simulation, View};
 use wormsim::observe::Series;
 use wormsim::observe::telescope::Telescopes;
@@ -22,31 +22,38 @@ fn observe(s: &Scenario, seed: u64, rep: u64) -> (Telescopes, Series, Simulation
     (t, series, sim)
 }
 
-/// A /8 sees 1/256 of the probes of uniform scanners, within Poisson noise.
-#[test]
-fn a_slash8_sees_one_probe_in_256() {
-    let s = scenario(
-        r#"
-[scenario]
-name = "uniform"
-start = 2001-07-02T00:00:00Z
-end = 2001-07-02T03:00:00Z
-[population]
-model = "uniform"
-hosts = 20000
-[worm]
-variant = "generic"
-scan_rate = 6.0
-initial_infected = 200
-[defense.reboot]
-rate = 5
-"#,
-    );
-    let (t, series, _) = observe(&s, 1, 0);
+/// The probes the first telescope saw against the 1/256 of all probes sent
+/// that a /8 should see: (seen, sent, expected, z).
+fn seen_of_sent(t: &Telescopes, series: &Series) -> (u64, f64, f64, f64) {
     let seen: u64 = t.series(0).iter().map(|r| r.probes_seen).sum();
     let sent: f64 = series.rows().iter().map(|r| r.probes).sum();
     let expect = sent / 256.0;
     let z = (seen as f64 - expect) / expect.sqrt();
+    (seen, sent, expect, z)
+}
+
+/// A /8 sees 1/256 of the probes of uniform scanners, within Poisson noise.
+#[test]
+fn a_slash8_sees_one_probe_in_256() {
+    let head = uniform_head(
+        "uniform",
+        "2001-07-02T00:00:00Z",
+        "2001-07-02T03:00:00Z",
+        None,
+        20000,
+        "generic",
+    );
+    let s = scenario(&format!(
+        r#"
+{head}
+scan_rate = 6.0
+initial_infected = 200
+[defense.reboot]
+rate = 5
+"#
+    ));
+    let (t, series, _) = observe(&s, 1, 0);
+    let (seen, sent, expect, z) = seen_of_sent(&t, &series);
     eprintln!("telescope: {seen} seen of {sent:.0} sent (expected {expect:.0}, z = {z:.2})");
     assert!(expect > 1e4);
     assert!(z.abs() < 5.0, "z = {z}");
@@ -56,24 +63,23 @@ rate = 5
 /// delay: one-sample KS at c = 1.95.
 #[test]
 fn first_sighting_is_exponential() {
-    let s = scenario(
+    let head = uniform_head(
+        "first-seen",
+        "2001-07-02T00:00:00Z",
+        "2001-07-02T04:00:00Z",
+        Some(16),
+        400,
+        "generic",
+    );
+    let s = scenario(&format!(
         r#"
-[scenario]
-name = "first-seen"
-start = 2001-07-02T00:00:00Z
-end = 2001-07-02T04:00:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 400
-[worm]
-variant = "generic"
+{head}
 scan_rate = 1.0
 initial_infected = 1
 [observe]
-telescope = [{ name = "dark", cidr = "0.0.0.0/24" }]
-"#,
-    );
+telescope = [{{ name = "dark", cidr = "0.0.0.0/24" }}]
+"#
+    ));
     let mut delays = Vec::new();
     for rep in 0..3 {
         let (t, _, mut sim) = observe(&s, 2, rep);
@@ -202,19 +208,15 @@ telescope = [{ name = "near", cidr = "0.0.0.0/24" }]
 /// are refused by name, never observed wrongly.
 #[test]
 fn unmodelled_scanners_are_refused() {
-    let base = r#"
-[scenario]
-name = "refuse"
-start = 2001-07-19T00:00:00Z
-end = 2001-07-19T01:00:00Z
-space_bits = 20
-[population]
-model = "uniform"
-hosts = 200
-[worm]
-variant = "generic"
-scan_rate = 10.0
-"#;
+    let head = uniform_head(
+        "refuse",
+        "2001-07-19T00:00:00Z",
+        "2001-07-19T01:00:00Z",
+        Some(20),
+        200,
+        "generic",
+    );
+    let base = format!("\n{head}\nscan_rate = 10.0\n");
     let cases = [
         (
             "scan = \"sequence\"\n[observe]\ndhcp_fraction = 0.5\ndhcp_changes_per_day = 1\n",
@@ -268,6 +270,49 @@ impl Observer for LiteralScope {
     }
 }
 
+/// An hour of CRv1 (4 threads at 20.3 probes/s, no defacing, `worm` more
+/// `[worm]` keys) among 400 hosts in 2^16 addresses, with a telescope on
+/// 0.0.16.0/22 and bins of `bin` seconds.
+fn crv1_block(name: &str, worm: &str, bin: &str) -> Scenario {
+    let head = uniform_head(
+        name,
+        "2001-07-02T00:00:00Z",
+        "2001-07-02T01:00:00Z",
+        Some(16),
+        400,
+        "crv1",
+    );
+    scenario(&format!(
+        r#"
+{head}
+scan_rate = 20.3
+threads = 4
+deface = false
+{worm}
+[observe]
+bin = {bin}
+telescope = [{{ name = "block", cidr = "0.0.16.0/22" }}]
+"#
+    ))
+}
+
+/// The literal probes into 0.0.16.0/22 of replicate 0 of `s` at `seed` (the
+/// reference engine), in `bins` bins of `bin` seconds.
+fn literal_probes(s: &Scenario, seed: u64, bin: f64, bins: usize) -> LiteralScope {
+    let mut lit = LiteralScope {
+        lo: 16 << 8,
+        hi: 20 << 8,
+        start: s.start.secs(),
+        bin,
+        per_bin: vec![0; bins],
+        in_bin: vec![Default::default(); bins],
+        sources: Default::default(),
+    };
+    let mut r = Simulation::new(s, seed, 0, EngineChoice::Reference).expect("setup");
+    r.run(&mut lit);
+    lit
+}
+
 /// CRv1 sees a block only where its fixed sequence passes through it, at
 /// deterministic times: without defenders the telescope (general engine,
 /// runner trajectories) and the per-probe reference's literal probes agree
@@ -285,41 +330,14 @@ fn crv1_sightings_are_exactly_the_literal_probes() {
             "per_thread_offset = true\nreinfection = \"ignore\"",
         ),
     ] {
-        let s = scenario(&format!(
-            r#"
-[scenario]
-name = "crv1-telescope"
-start = 2001-07-02T00:00:00Z
-end = 2001-07-02T01:00:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 400
-[worm]
-variant = "crv1"
-scan_rate = 20.3
-threads = 4
-deface = false
-initial_infected = 1
-{worm}
-[observe]
-bin = 600
-telescope = [{{ name = "block", cidr = "0.0.16.0/22" }}]
-"#
-        ));
+        let s = crv1_block(
+            "crv1-telescope",
+            &format!("initial_infected = 1\n{worm}"),
+            "600",
+        );
         let (t, _, sim) = observe(&s, 5, 0);
         let addrs = sim.population().addrs().to_vec();
-        let mut lit = LiteralScope {
-            lo: 16 << 8,
-            hi: 20 << 8,
-            start: s.start.secs(),
-            bin: 600.0,
-            per_bin: vec![0; 6],
-            in_bin: vec![Default::default(); 6],
-            sources: Default::default(),
-        };
-        let mut r = Simulation::new(&s, 5, 0, EngineChoice::Reference).expect("setup");
-        r.run(&mut lit);
+        let lit = literal_probes(&s, 5, 600.0, 6);
         let series = t.series(0);
         let seen: Vec<u64> = series.iter().map(|r| r.probes_seen).collect();
         assert!(
@@ -363,67 +381,34 @@ telescope = [{{ name = "block", cidr = "0.0.16.0/22" }}]
 /// CRv1's runners still show exactly the literal probes in total.
 #[test]
 fn bins_that_are_not_binary_fractions() {
-    let s = scenario(
+    let head = uniform_head(
+        "odd-bins",
+        "2001-07-02T00:00:00Z",
+        "2001-07-02T03:00:00Z",
+        None,
+        4000,
+        "generic",
+    );
+    let s = scenario(&format!(
         r#"
-[scenario]
-name = "odd-bins"
-start = 2001-07-02T00:00:00Z
-end = 2001-07-02T03:00:00Z
-[population]
-model = "uniform"
-hosts = 4000
-[worm]
-variant = "generic"
+{head}
 scan_rate = 6.0
 initial_infected = 200
 [observe]
 bin = 416.6
 dhcp_fraction = 0.5
 dhcp_changes_per_day = 48
-"#,
-    );
+"#
+    ));
     let (t, series, _) = observe(&s, 3, 0);
     assert_eq!(t.series(0).len(), (3.0f64 * 3600.0 / 416.6).ceil() as usize);
-    let seen: u64 = t.series(0).iter().map(|r| r.probes_seen).sum();
-    let sent: f64 = series.rows().iter().map(|r| r.probes).sum();
-    let expect = sent / 256.0;
-    let z = (seen as f64 - expect) / expect.sqrt();
+    let (seen, _, expect, z) = seen_of_sent(&t, &series);
     assert!(expect > 1e3);
     assert!(z.abs() < 5.0, "{seen} seen, {expect:.0} expected: z = {z}");
 
-    let s = scenario(
-        r#"
-[scenario]
-name = "crv1-odd-bins"
-start = 2001-07-02T00:00:00Z
-end = 2001-07-02T01:00:00Z
-space_bits = 16
-[population]
-model = "uniform"
-hosts = 400
-[worm]
-variant = "crv1"
-scan_rate = 20.3
-threads = 4
-deface = false
-reinfection = "ignore"
-[observe]
-bin = 416.6
-telescope = [{ name = "block", cidr = "0.0.16.0/22" }]
-"#,
-    );
+    let s = crv1_block("crv1-odd-bins", "reinfection = \"ignore\"", "416.6");
     let (t, _, _) = observe(&s, 5, 0);
-    let mut lit = LiteralScope {
-        lo: 16 << 8,
-        hi: 20 << 8,
-        start: s.start.secs(),
-        bin: 416.6,
-        per_bin: vec![0; 9],
-        in_bin: vec![Default::default(); 9],
-        sources: Default::default(),
-    };
-    let mut r = Simulation::new(&s, 5, 0, EngineChoice::Reference).expect("setup");
-    r.run(&mut lit);
+    let lit = literal_probes(&s, 5, 416.6, 9);
     let seen: u64 = t.series(0).iter().map(|r| r.probes_seen).sum();
     let literal: u64 = lit.per_bin.iter().sum();
     assert!(literal > 1000, "too few sightings: {literal}");
