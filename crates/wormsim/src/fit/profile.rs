@@ -39,6 +39,21 @@
 //! intervals, and costs nothing when no end is contradicted. On the CRv2 series
 //! of 19 July 2001 (`bench/RESULTS.md`), γ's upper end moves from 0.226, where a
 //! thorough re-minimisation gives `P = 0.83`, to 1.165.
+//!
+//! That corrects an end only where some search happened to pass beyond it. So,
+//! for the models with many nuisance parameters (two-factor, AAWP; the caller
+//! decides), every bounded end is then also *verified*: the other parameters
+//! are re-minimised at the end from the estimate and from the points where the
+//! other bounded ends were placed (the far corners of the region, where the
+//! nuisance parameters often sit in another basin). One task per end and start,
+//! in parallel, combined in task order. A start that reaches `P` below the
+//! threshold by more than the same 0.05 contradicts the end: the point joins
+//! the points inside, and the end's search resumes stepping out from it (from
+//! a point farther out, if one now lies beyond the end), in the same rounds; a
+//! changed end is verified again. This too only widens intervals; it costs
+//! `m` minimisations per verified end, `m` the number of bounded ends. On ten
+//! rows of the CRv2 series, the two-factor model's I₀ upper end moves from
+//! 0.36902 (`P = 3.59` there in another basin) to 0.36962.
 
 use super::Scale;
 use super::nelder_mead::{Settings, minimize};
@@ -76,8 +91,9 @@ pub(crate) enum End {
     /// crossing (numerical trouble in a poorly identified model): approximate.
     Rough(f64),
     /// After [`RESUME_ROUNDS`] rounds a point inside the region still lay
-    /// beyond the end found: the true end lies at least this far out (the
-    /// farthest such point), and may lie farther.
+    /// beyond the end found (or at it, found by the verification): the true
+    /// end lies at least this far out (the farthest such point), and may lie
+    /// farther.
     Unsettled(f64),
     /// Not reached within the search range.
     Open,
@@ -105,15 +121,16 @@ pub(crate) enum Outcome {
 /// The interval of every parameter. The searches for the `2 n` ends are
 /// independent tasks (each on its own copy of `problem`), run on up to `threads`
 /// threads and combined in the order lower end, upper end, parameter by
-/// parameter, as one loop would; so are the resumed searches of each round (see
-/// [`ends_of`]). The result and the evaluation count are the same for any
-/// number of threads.
+/// parameter, as one loop would; so are the resumed searches of each round and,
+/// with `verify`, the verifications of the ends (see [`ends_of`]). The result
+/// and the evaluation count are the same for any number of threads.
 pub(crate) fn intervals(
     problem: &Problem,
     u_hat: &[f64],
     f_hat: f64,
     s: &Settings,
     threads: usize,
+    verify: bool,
 ) -> Outcome {
     let se = standard_errors(problem, u_hat, f_hat);
     let which: Vec<(usize, f64)> = (0..u_hat.len())
@@ -128,6 +145,7 @@ pub(crate) fn intervals(
         threads,
         &which,
         RESUME_ROUNDS,
+        verify,
     ) {
         Ok((ends, points)) => {
             let ends = ends.chunks(2).map(|e| (e[0], e[1])).collect();
@@ -170,9 +188,13 @@ type Task<'a> = (usize, Start, Problem<'a>);
 /// bounded that has a point found by any search beyond it with `P` below the
 /// threshold by more than [`RESUME_MARGIN`] is wrong (its search stopped in a
 /// local minimum of the nuisance parameters): its search is resumed from the
-/// farthest such point. A resumed end lies beyond that point, so ends only
-/// widen. Rounds stop when none is resumed, or after `rounds`; an end
-/// still contradicted then is [`End::Unsettled`] at the farthest point inside.
+/// farthest such point. When no end is contradicted so and `verify` holds,
+/// every bounded end not yet verified is re-minimised from other starts
+/// ([`verify_ends`]); an end where one of them gives `P` below the threshold by
+/// more than the margin is wrong too, and its search resumes from there. A
+/// resumed end lies beyond that point, so ends only widen. Rounds stop when
+/// none is resumed, or after `rounds`; an end still contradicted then is
+/// [`End::Unsettled`] at the farthest point inside.
 #[allow(clippy::too_many_arguments)]
 fn ends_of(
     problem: &Problem,
@@ -183,8 +205,12 @@ fn ends_of(
     threads: usize,
     which: &[(usize, f64)],
     rounds: usize,
+    verify: bool,
 ) -> Result<(Vec<End>, Vec<Inside>), Vec<f64>> {
     let mut ends = vec![End::Open; which.len()];
+    // Where each bounded end was placed, and whether that end has been verified.
+    let mut at: Vec<Option<Vec<f64>>> = vec![None; which.len()];
+    let mut verified = vec![false; which.len()];
     let mut inside: Vec<Inside> = Vec::new();
     let mut tasks: Vec<Task> = (0..which.len())
         .map(|i| (i, Start::Estimate, problem.fork()))
@@ -203,17 +229,27 @@ fn ends_of(
         );
         for (i, end, points, evaluations) in searches {
             problem.add_evaluations(evaluations);
-            ends[i] = end?;
+            (ends[i], at[i]) = end?;
+            verified[i] = false;
             inside.extend(points);
         }
-        tasks = which
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &(k, dir))| {
-                let d_end = dir * (ends[i].value()? - u_hat[k]);
-                resume_from(&inside, u_hat, k, dir, d_end).map(|from| (i, from, problem.fork()))
-            })
-            .collect();
+        tasks = resumed(&ends, &inside, u_hat, which, problem, |_| None);
+        if tasks.is_empty() && verify {
+            let found = verify_ends(
+                problem,
+                u_hat,
+                f_hat,
+                se,
+                s,
+                threads,
+                which,
+                &ends,
+                &at,
+                &mut verified,
+                &mut inside,
+            )?;
+            tasks = resumed(&ends, &inside, u_hat, which, problem, |i| found[i].clone());
+        }
         if tasks.is_empty() {
             break;
         }
@@ -229,6 +265,101 @@ fn ends_of(
         }
     }
     Ok((ends, inside))
+}
+
+/// The searches to resume, in end order: for each bounded end, from the
+/// farthest point of `inside` beyond it ([`resume_from`]), else from `own(i)`
+/// (a start at the end itself, from [`verify_ends`]), if either is given.
+fn resumed<'a>(
+    ends: &[End],
+    inside: &[Inside],
+    u_hat: &[f64],
+    which: &[(usize, f64)],
+    problem: &Problem<'a>,
+    own: impl Fn(usize) -> Option<Start>,
+) -> Vec<Task<'a>> {
+    which
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &(k, dir))| {
+            let d_end = dir * (ends[i].value()? - u_hat[k]);
+            resume_from(inside, u_hat, k, dir, d_end)
+                .or_else(|| own(i))
+                .map(|from| (i, from, problem.fork()))
+        })
+        .collect()
+}
+
+/// Verify every bounded end not yet `verified`: re-minimise the other
+/// coordinates at the end from the estimate and from the points where the
+/// other bounded ends were placed (the corners of the region the other
+/// searches reached, where the nuisance parameters often lie in another basin
+/// of a poorly identified model). One task per (end, start), in that order, run
+/// in parallel and combined in task order. Every result with `P` below the
+/// threshold by more than [`RESUME_MARGIN`] is added to `inside`; for each end,
+/// the lowest of them (the first of equals) is returned as the start to resume
+/// its search from. `Err` with a point below the minimum if one was found.
+#[allow(clippy::too_many_arguments)]
+fn verify_ends(
+    problem: &Problem,
+    u_hat: &[f64],
+    f_hat: f64,
+    se: &[f64],
+    s: &Settings,
+    threads: usize,
+    which: &[(usize, f64)],
+    ends: &[End],
+    at: &[Option<Vec<f64>>],
+    verified: &mut [bool],
+    inside: &mut Vec<Inside>,
+) -> Result<Vec<Option<Start>>, Vec<f64>> {
+    let mut tasks = Vec::new();
+    for (i, end) in ends.iter().enumerate() {
+        let (Some(v), false) = (end.value(), verified[i]) else {
+            continue;
+        };
+        verified[i] = true;
+        let others = at
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .filter_map(|(_, u)| u.as_deref());
+        for w in std::iter::once(u_hat).chain(others) {
+            tasks.push((i, v, w.to_vec(), problem.fork()));
+        }
+    }
+    let results = pool::map_ordered(
+        threads,
+        tasks,
+        |(i, v, w, problem)| {
+            let (p, u) = profile_at(&problem, which[i].0, v, &[w], se, f_hat, s);
+            (i, v, p, u, problem.evaluations.get())
+        },
+        |&(_, _, p, _, _)| p < -BETTER_TOL,
+    );
+    let mut found: Vec<Option<Start>> = vec![None; which.len()];
+    for (i, v, p, u, evaluations) in results {
+        problem.add_evaluations(evaluations);
+        if p < -BETTER_TOL {
+            return Err(u);
+        }
+        if p < CHI2_1_95 - RESUME_MARGIN {
+            inside.push(Inside { u: u.clone(), p });
+            let lower = match &found[i] {
+                Some(Start::Point { p: q, .. }) => p < *q,
+                _ => true,
+            };
+            if lower {
+                let (k, dir) = which[i];
+                found[i] = Some(Start::Point {
+                    d: dir * (v - u_hat[k]),
+                    p,
+                    u,
+                });
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The farthest point of `inside` beyond `d_end` along coordinate `k` in
@@ -301,7 +432,10 @@ fn lerp(a: &[f64], b: &[f64], x: f64) -> Vec<f64> {
     a.iter().zip(b).map(|(p, q)| p + (q - p) * x).collect()
 }
 
-/// One end of the interval for coordinate `k` in direction `dir`.
+/// One end of the interval for coordinate `k` in direction `dir`, and the
+/// point where it was placed (the other coordinates re-minimised there; the
+/// outer bracket end for a [`End::Rough`] end that closed in without a final
+/// evaluation), if bounded.
 #[allow(clippy::too_many_arguments)]
 fn search(
     problem: &Problem,
@@ -313,7 +447,7 @@ fn search(
     s: &Settings,
     from: Start,
     inside: &mut Vec<Inside>,
-) -> Result<End, Vec<f64>> {
+) -> Result<(End, Option<Vec<f64>>), Vec<f64>> {
     let limit = match problem.model.params()[k].scale {
         Scale::Log => ((LOG_BOUND - dir * u_hat[k]).max(0.0) * 0.999).min(SEARCH_LOG),
         Scale::Linear => SEARCH_LINEAR * (problem.times[problem.times.len() - 1] + 1.0),
@@ -347,7 +481,7 @@ fn search(
             u_hat.to_vec(),
             (1.96 * se[k]).clamp(1e-8, limit.max(1e-8)),
         ),
-        Start::Point { d, .. } if d >= limit => return Ok(End::Open),
+        Start::Point { d, .. } if d >= limit => return Ok((End::Open, None)),
         Start::Point { d, p, u } => (d, p, u, (d * grow(p)).min(limit)),
     };
     let (mut d_prev, mut u_prev) = (d_in, u_in.clone());
@@ -361,7 +495,7 @@ fn search(
             break (d, p, u);
         }
         if d >= limit {
-            return Ok(End::Open);
+            return Ok((End::Open, None));
         }
         (d_prev, u_prev) = (d_in, u_in);
         (d_in, p_in, u_in) = (d, p, u);
@@ -375,7 +509,7 @@ fn search(
     let (mut a, mut ga, mut ua) = (d_in, g(p_in), u_in);
     let (mut b, mut gb, mut ub) = (d_out, g(p_out), u_out);
     if (p_out - target).abs() < P_TOL {
-        return Ok(End::At(u_hat[k] + dir * b));
+        return Ok((End::At(u_hat[k] + dir * b), Some(ub)));
     }
     let mut side = 0i8;
     for _ in 0..40 {
@@ -387,10 +521,10 @@ fn search(
         let warm = vec![ua.clone(), ub.clone(), lerp(&ua, &ub, (c - a) / (b - a))];
         let (p, u) = eval(c, &warm)?;
         if (p - target).abs() < P_TOL {
-            return Ok(End::At(u_hat[k] + dir * c));
+            return Ok((End::At(u_hat[k] + dir * c), Some(u)));
         }
         if (b - a) <= 1e-7 * (1.0 + b) {
-            return Ok(End::Rough(u_hat[k] + dir * c));
+            return Ok((End::Rough(u_hat[k] + dir * c), Some(u)));
         }
         let gc = g(p);
         if gc < 0.0 {
@@ -407,7 +541,7 @@ fn search(
             side = 1;
         }
     }
-    Ok(End::Rough(u_hat[k] + dir * 0.5 * (a + b)))
+    Ok((End::Rough(u_hat[k] + dir * 0.5 * (a + b)), Some(ub)))
 }
 
 /// Standard errors in internal coordinates from a finite-difference Hessian `H`
@@ -591,8 +725,18 @@ mod tests {
         let s = settings(ModelKind::TwoFactor, true);
         // The upper ends of β₀ and γ.
         let which = [(0, 1.0), (1, 1.0)];
-        let (ends, _) = ends_of(&problem, &u_hat, f_hat, &se, &s, 2, &which, RESUME_ROUNDS)
-            .expect("no point below the minimum");
+        let (ends, _) = ends_of(
+            &problem,
+            &u_hat,
+            f_hat,
+            &se,
+            &s,
+            2,
+            &which,
+            RESUME_ROUNDS,
+            false,
+        )
+        .expect("no point below the minimum");
         let beta0 = ends[0].value().expect("bounded").exp();
         let gamma = ends[1].value().expect("bounded").exp();
         assert!((beta0 - 2.9639).abs() < 1e-3, "β₀ upper end {beta0}");
@@ -600,7 +744,7 @@ mod tests {
         assert!(matches!(ends[1], End::At(_)), "{:?}", ends[1]);
         // With no rounds allowed, γ's end stays contradicted: it is flagged and
         // placed at the farthest point inside, beyond the first search's 0.2257.
-        let (ends, _) = ends_of(&problem, &u_hat, f_hat, &se, &s, 2, &which, 0)
+        let (ends, _) = ends_of(&problem, &u_hat, f_hat, &se, &s, 2, &which, 0, false)
             .expect("no point below the minimum");
         let End::Unsettled(v) = ends[1] else {
             panic!("γ upper end {:?}: not flagged", ends[1])
@@ -609,14 +753,9 @@ mod tests {
         assert!(matches!(ends[0], End::At(_)), "{:?}", ends[0]);
     }
 
-    /// Resumed searches run in rounds of parallel tasks, combined in task order:
-    /// the intervals, the points inside and the evaluation count are the same
-    /// on any number of threads. The AAWP least-squares fit of ten rows of the
-    /// CRv2 series (rows 0, 93, 187, …, 840 of `tests/fixtures/fit/`) resumes
-    /// the lower ends of `p` and `N` (from 1.3422e-4 and 381,272 to 1.2478e-4
-    /// and 379,652).
-    #[test]
-    fn resumed_searches_are_the_same_on_any_number_of_threads() {
+    /// Ten rows of the CRv2 series: rows 0, 93, 187, …, 840 of
+    /// `tests/fixtures/fit/crv2-2001-07-19.csv` (evenly thinned).
+    fn ten_rows() -> Observations {
         let text = "time,cumulative_infected
             2001-07-19T10:00:00Z,1
             2001-07-19T11:33:00Z,9
@@ -629,12 +768,149 @@ mod tests {
             2001-07-19T22:27:00Z,358351
             2001-07-20T00:00:00Z,358417";
         let text: String = text.lines().map(|l| format!("{}\n", l.trim())).collect();
-        let series = read_series("ten.csv", &text, &Selection::default()).unwrap();
+        read_series("ten.csv", &text, &Selection::default())
+            .unwrap()
+            .observations
+    }
+
+    /// The two-factor fit of the ten rows (bench/RESULTS.md, "Profile-interval
+    /// ends verified by re-minimising at them"): I₀'s upper-end search stops at
+    /// 0.36902 in the basin of the estimate (`γ ≈ 0`, `N ≈ 380,000`), and no
+    /// point another search visited lies beyond it. Re-minimised from the point
+    /// where I₀'s lower end was placed (`γ ≈ 1.2`), the other parameters reach
+    /// another basin (`γ ≈ 0.017`, `N` and `μ` very large) where `P ≈ 3.65`:
+    /// the end is contradicted, and its search, resumed from there, ends at
+    /// about 0.36962 (a thorough multi-start re-minimisation: `P = 3.8415`
+    /// there, in that basin).
+    #[test]
+    fn i0_upper_end_of_the_two_factor_fit_of_ten_rows_is_verified() {
+        let obs = ten_rows();
+        let problem = Problem::new(&obs, ModelKind::TwoFactor, &FitOptions::default());
+        // The estimate `wormsim fit --model two-factor` reports (β₀, γ, μ, η, N, I₀).
+        let u_hat = problem.to_internal(&[
+            1.7951546919076666,
+            2.8391749141534024e-18,
+            0.16165048835595414,
+            0.0006089588196076192,
+            390711.9396309011,
+            0.35039285519315405,
+        ]);
+        let f_hat = problem.objective(&u_hat);
+        let se = standard_errors(&problem, &u_hat, f_hat);
+        let s = settings(ModelKind::TwoFactor, true);
+        // I₀'s ends as the first searches place them, and the points there.
+        let which = [(5, -1.0), (5, 1.0)];
+        let ends = [0.19881230379172127_f64, 0.3690169014610711].map(|v| End::At(v.ln()));
+        let at = [
+            [
+                2.995660987618503,
+                1.1919731290314513,
+                1.8965009974267593,
+                2.170846585293043e-12,
+                971063.5456964452,
+                0.19881230379172127,
+            ],
+            [
+                1.7885133309979644,
+                1.7296196314713704e-16,
+                0.10477764491706908,
+                2.210615830653104e-22,
+                379506.62136587827,
+                0.3690169014610711,
+            ],
+        ]
+        .map(|theta| Some(problem.to_internal(&theta)));
+        // Verify the upper end only (the lower one is marked done): from the
+        // estimate and from the lower end's point, on 1 and 2 threads.
+        let verify = |threads| {
+            let p = problem.fork();
+            let mut verified = [true, false];
+            let mut inside = Vec::new();
+            let found = verify_ends(
+                &p,
+                &u_hat,
+                f_hat,
+                &se,
+                &s,
+                threads,
+                &which,
+                &ends,
+                &at,
+                &mut verified,
+                &mut inside,
+            )
+            .expect("no point below the minimum");
+            assert_eq!(verified, [true, true]);
+            let p_inside: Vec<f64> = inside.iter().map(|q| q.p).collect();
+            (format!("{found:?}"), p_inside, p.evaluations.get())
+        };
+        let one = verify(1);
+        assert_eq!(verify(2), one);
+        let mut verified = [true, false];
+        let mut inside = Vec::new();
+        let found = verify_ends(
+            &problem,
+            &u_hat,
+            f_hat,
+            &se,
+            &s,
+            1,
+            &which,
+            &ends,
+            &at,
+            &mut verified,
+            &mut inside,
+        )
+        .expect("no point below the minimum");
+        assert!(found[0].is_none());
+        let Some(Start::Point { d, p, u }) = found[1].clone() else {
+            panic!("I0 upper end not contradicted: {found:?}")
+        };
+        // Only the start from the lower end's point gets below the threshold.
+        assert_eq!(inside.len(), 1);
+        assert!(p < 3.7, "P {p}");
+        assert_eq!(d, ends[1].value().unwrap() - u_hat[5]);
+        let gamma = u[1].exp();
+        assert!((0.01..0.03).contains(&gamma), "γ {gamma}");
+        // Resumed from there, the search ends farther out.
+        let mut points = Vec::new();
+        let (end, _) = search(
+            &problem,
+            &u_hat,
+            f_hat,
+            &se,
+            5,
+            1.0,
+            &s,
+            found[1].clone().unwrap(),
+            &mut points,
+        )
+        .expect("no point below the minimum");
+        let End::At(v) = end else {
+            panic!("I0 upper end {end:?}")
+        };
+        assert!(
+            (0.3694..0.3700).contains(&v.exp()),
+            "I0 upper end {}",
+            v.exp()
+        );
+    }
+
+    /// Resumed searches run in rounds of parallel tasks, and so do the
+    /// verifications of the ends, combined in task order: the intervals, the
+    /// points inside and the evaluation count are the same on any number of
+    /// threads. The AAWP least-squares fit of the ten rows resumes the lower
+    /// ends of `p` and `N` (from 1.3422e-4 and 381,272 to 1.2478e-4 and
+    /// 379,652); then the verification finds `P = 1.76` at the upper end of
+    /// `s`, 361.454, and its search resumes to 361.704.
+    #[test]
+    fn resumed_searches_are_the_same_on_any_number_of_threads() {
+        let obs = ten_rows();
         let opts = FitOptions {
             objective: Objective::LeastSquares,
             ..FitOptions::default()
         };
-        let problem = Problem::new(&series.observations, ModelKind::Aawp, &opts);
+        let problem = Problem::new(&obs, ModelKind::Aawp, &opts);
         // The estimate `wormsim fit --model aawp --objective lsq` reports.
         let u_hat = problem.to_internal(&[
             361.09063808789404,
@@ -647,7 +923,8 @@ mod tests {
         let s = settings(ModelKind::Aawp, true);
         let run = |threads| {
             let p = problem.fork();
-            let Outcome::Done { ends, inside } = intervals(&p, &u_hat, f_hat, &s, threads) else {
+            let Outcome::Done { ends, inside } = intervals(&p, &u_hat, f_hat, &s, threads, true)
+            else {
                 panic!("{threads} threads: a point below the minimum");
             };
             (ends, inside, p.evaluations.get())
@@ -657,6 +934,8 @@ mod tests {
         let n_lower = one.0[3].0.value().expect("bounded").exp();
         assert!(p_lower < 1.3e-4, "p lower end {p_lower}: not resumed");
         assert!(n_lower < 380_000.0, "N lower end {n_lower}: not resumed");
+        let s_upper = one.0[0].1.value().expect("bounded").exp();
+        assert!(s_upper > 361.6, "s upper end {s_upper}: not verified");
         for threads in [2, 3] {
             assert_eq!(run(threads), one, "{threads} threads");
         }
@@ -685,7 +964,7 @@ mod tests {
         };
         let run = |threads| {
             let p = problem.fork();
-            let Outcome::Better(v) = intervals(&p, &u, f, &s, threads) else {
+            let Outcome::Better(v) = intervals(&p, &u, f, &s, threads, false) else {
                 panic!("{threads} threads: no lower point found");
             };
             (v, p.evaluations.get())
