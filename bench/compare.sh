@@ -71,7 +71,7 @@ for p in "${PRESETS[@]}"; do
     b=$(median <"$WORK/base.t")
     t=$(median <"$WORK/this.t")
     label=${p#wormsim }
-    label=${label/ --out OUT/}
+    label=$(sed -E 's/ --out OUT[^ ]*//' <<<"$label")
     awk -v p="$label" -v b="$b" -v t="$t" 'BEGIN { printf "%-26s %12.3f %12.3f %9.2fx\n", p, b / 1e6, t / 1e6, b / t }'
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
