@@ -10,7 +10,8 @@
 # A case is a preset name or scenario file, run as the whole command
 # `wormsim run CASE --out DIR` (load, setup, run, summary and output files), or
 # any other command line given as one argument starting with `wormsim `, in
-# which the word OUT stands for a fresh output directory, for example
+# which the word OUT (or a path OUT/...) stands for a fresh output directory
+# (or a path inside it), for example
 #   bench/compare.sh HEAD~1 7 'wormsim run bench/scenarios/x.toml --engine reference --out OUT'
 #   bench/compare.sh HEAD~1 3 'wormsim fit --model two-factor DATA.csv --out OUT'
 # Paths are relative to the checkout's root. Both binaries must exit 0 on every
@@ -43,7 +44,10 @@ wall() { # binary case -> microseconds
     if [[ $2 == "wormsim "* ]]; then
         read -r -a args <<<"${2#wormsim }"
         for i in "${!args[@]}"; do
-            [ "${args[$i]}" = OUT ] && args[i]=$WORK/out
+            case ${args[$i]} in
+                OUT) args[i]=$WORK/out ;;
+                OUT/*) args[i]=$WORK/out/${args[$i]#OUT/} ;;
+            esac
         done
     else
         args=(run "$2" --out "$WORK/out")
