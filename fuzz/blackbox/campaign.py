@@ -85,6 +85,20 @@ class Step:
         self.preflight = preflight
 
 
+def write_inputs(root, inputs):
+    """Create ROOT holding INPUTS ({file name: bytes or str}; names may contain `/`)."""
+    os.makedirs(root)
+    for f, data in inputs.items():
+        path = os.path.join(root, f)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            mode = 'wb' if isinstance(data, bytes) else 'w'
+            with open(path, mode) as fh:
+                fh.write(data)
+        except (FileExistsError, IsADirectoryError, NotADirectoryError):
+            pass  # damage that made a file of a directory, or the other way round
+
+
 def snapshot(root):
     """{path: (size, mtime)} of every file below `root`."""
     out = {}
@@ -122,16 +136,7 @@ class Runner:
         """
         work = os.path.join(self.out, 'work')
         shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-        for f, data in inputs.items():
-            path = os.path.join(work, f)
-            try:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                mode = 'wb' if isinstance(data, bytes) else 'w'
-                with open(path, mode) as fh:
-                    fh.write(data)
-            except (FileExistsError, IsADirectoryError, NotADirectoryError):
-                pass  # damage that made a file of a directory, or the other way round
+        write_inputs(work, inputs)
         why, err, args, in_check = None, '', steps[0].args, False
         for i, st in enumerate(steps):
             args = st.args
@@ -167,12 +172,7 @@ class Runner:
         self.failures += 1
         keep = os.path.join(self.out, 'failures', name)
         shutil.rmtree(keep, ignore_errors=True)
-        os.makedirs(keep)
-        for f, data in inputs.items():
-            path = os.path.join(keep, f)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, 'wb' if isinstance(data, bytes) else 'w') as fh:
-                fh.write(data)
+        write_inputs(keep, inputs)
         with open(os.path.join(keep, 'why.txt'), 'w') as fh:
             fh.write(why + '\n')
         print(f'{name}: {why}', flush=True)
