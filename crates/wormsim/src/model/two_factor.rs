@@ -162,6 +162,47 @@ mod tests {
         assert_eq!(e, "two-factor: eta = -3: must be a finite number >= 0");
     }
 
+    /// The stiff switch against the explicit method alone at tighter
+    /// tolerances, on the parameters a fit of the flat tail of a CRv2 series
+    /// reached (fast removal and steep congestion pin `I` to a quasi-steady
+    /// state, so the problem is stiff): the cumulative counts agree, and the
+    /// switch takes a fraction of the steps.
+    #[test]
+    fn stiff_parameters_agree_with_the_explicit_method_alone() {
+        let m = TwoFactor::new(2.5329e11, 37.316, 18809.0, 255_161.0, 6232.4, 5.0923e-5).unwrap();
+        let times: Vec<f64> = (0..=398).map(|i| i as f64 / 60.0).collect();
+        let switched = trajectory(&m, &times, &Rk45::new(1e-9, 1e-8).unwrap()).unwrap();
+        let explicit = trajectory(
+            &m,
+            &times,
+            &Rk45::new(1e-11, 1e-10)
+                .unwrap()
+                .with_stiff_switch(false)
+                .with_max_steps(10_000_000),
+        )
+        .unwrap();
+        assert!(switched.stats.stiff_steps > 0, "{:?}", switched.stats);
+        let work = |s: &crate::model::ode::Solution| s.stats.accepted + s.stats.rejected;
+        assert!(
+            5 * work(&switched) < work(&explicit),
+            "{:?} vs {:?}",
+            switched.stats,
+            explicit.stats
+        );
+        for (i, t) in times.iter().enumerate() {
+            let (a, b) = (
+                m.cumulative(switched.state(i)),
+                m.cumulative(explicit.state(i)),
+            );
+            assert!(
+                (a - b).abs() <= 1e-6 * b.abs() + 1e-6,
+                "t = {t} h: {a} vs {b}"
+            );
+        }
+        // Not a flat curve: about 10 hosts by the end.
+        assert!(m.cumulative(explicit.state(398)) > 5.0);
+    }
+
     #[test]
     #[allow(clippy::needless_range_loop)]
     fn conserves_hosts_and_stays_non_negative() {
