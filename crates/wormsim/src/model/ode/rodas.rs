@@ -23,8 +23,11 @@
 //! (Hairer & Wanner's choice in their codes), `f_t` a central one with increment
 //! `ε^(1/3) · max(|t|, h)` (exactly 0 for an autonomous `f`); the systems are solved by Gaussian elimination with
 //! partial pivoting, so the cost is meant for small systems such as the
-//! compartmental models'. Steps land on every output time (no continuous
-//! extension).
+//! compartmental models'. Steps land on every output time. (RODAS's
+//! continuous extension of order 3 was tried: on `y' = −10⁶(y − cos t)` with
+//! steps of 0.1–0.4 its values between steps were off by 10⁻⁵–10⁻³ while the
+//! steps' own errors were 10⁻⁹; a cubic Hermite interpolant was worse, as
+//! `f(t + h, y₁)` magnifies `y₁`'s error by the stiffness.)
 //!
 //! Sources: E. Hairer & G. Wanner, *Solving Ordinary Differential Equations II:
 //! Stiff and Differential-Algebraic Problems*, 2nd ed., Springer 1996, §IV.7
