@@ -362,10 +362,7 @@ impl Rk45 {
             // explicit one (n + 8 evaluations and a factorisation against 6
             // evaluations), so hand over only when that is cheaper than going
             // on at the present step size.
-            if stiff
-                && next < t_out.len()
-                && (t_end - t) / h > 2.0 * (t_out.len() - next) as f64
-            {
+            if stiff && next < t_out.len() && (t_end - t) / h > 2.0 * (t_out.len() - next) as f64 {
                 let (values, stats) = rodas::finish(
                     self,
                     &mut f,
