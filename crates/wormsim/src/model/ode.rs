@@ -80,6 +80,11 @@ const D5: f64 = 701980252875.0 / 199316789632.0;
 const D6: f64 = -1453857185.0 / 822651844.0;
 const D7: f64 = 69997945.0 / 29380423.0;
 
+/// Accepted steps between two stiffness tests while none looks stiff (DOPRI5's
+/// `NSTIFF`, whose default of 1,000 suits longer integrations than a fit's
+/// few hundred steps).
+const STIFF_TEST_EVERY: usize = 8;
+
 const SAFETY: f64 = 0.9;
 const FAC_MIN: f64 = 0.2;
 const FAC_MAX: f64 = 5.0;
@@ -222,7 +227,8 @@ impl Rk45 {
     /// # Stiffness
     /// An explicit method's step size is bounded by stability where the solution
     /// has fast-decaying modes, so on a stiff problem it takes thousands of tiny
-    /// steps. After every accepted step, `h·|λ|` is estimated as
+    /// steps. After every 8th accepted step (every step once one looked stiff),
+    /// `h·|λ|` is estimated as
     /// `h ‖f(t+h, y₁) − f(t+h, ŷ₆)‖ / ‖y₁ − ŷ₆‖` (`ŷ₆` the sixth stage's point); when
     /// it exceeds 3.25 (the edge of the method's stability region) on 15 accepted
     /// steps without 6 calm ones in a row between them, the rest of the
@@ -323,18 +329,23 @@ impl Rk45 {
                 continue;
             }
             stats.accepted += 1;
-            let stiff = self.stiff_switch && {
-                if looks_stiff(h, &k.k7, &k.k6, &y1, &k.y_stage) {
-                    calm = 0;
-                    stiff_seen += 1;
-                } else {
-                    calm += 1;
-                    if calm == 6 {
-                        stiff_seen = 0;
+            // Tested every STIFF_TEST_EVERY accepted steps, then on every step
+            // while stiff-looking steps are being counted (as DOPRI5 does):
+            // testing every step cost 9% of a two-factor fit's time.
+            let stiff = self.stiff_switch
+                && (stiff_seen > 0 || stats.accepted % STIFF_TEST_EVERY == 0)
+                && {
+                    if looks_stiff(h, &k.k7, &k.k6, &y1, &k.y_stage) {
+                        calm = 0;
+                        stiff_seen += 1;
+                    } else {
+                        calm += 1;
+                        if calm == 6 {
+                            stiff_seen = 0;
+                        }
                     }
-                }
-                stiff_seen >= 15
-            };
+                    stiff_seen >= 15
+                };
             let t1 = if last { t_end } else { t + h };
             // Serve the outputs in (t, t1].
             if next < t_out.len() && t_out[next] <= t1 {
