@@ -87,7 +87,39 @@ const STIFF_TEST_EVERY: usize = 8;
 
 const SAFETY: f64 = 0.9;
 const FAC_MIN: f64 = 0.2;
-const FAC_MAX: f64 = 5.0;
+
+/// The step-size controller both methods share (Hairer, Nørsett & Wanner 1993,
+/// §II.4): the next step is the last one times `0.9 ‖e‖^(−q)`, clamped to
+/// `[0.2, fac_max]`, with no growth right after a rejection.
+struct Controller {
+    /// `1/(p + 1)` for the lower order `p` of the embedded pair.
+    q: f64,
+    fac_max: f64,
+}
+
+/// Dormand–Prince 5(4).
+const DOPRI5: Controller = Controller {
+    q: 0.2,
+    fac_max: 5.0,
+};
+
+impl Controller {
+    /// The factor for the retried step after a rejection with error norm `e`
+    /// (the smallest one for a non-finite `e`).
+    fn after_rejection(&self, e: f64) -> f64 {
+        if e.is_finite() {
+            (SAFETY * e.powf(-self.q)).clamp(FAC_MIN, 1.0)
+        } else {
+            FAC_MIN
+        }
+    }
+
+    /// The factor for the next step after an accepted one with error norm `e`.
+    fn after_acceptance(&self, e: f64, rejected_last: bool) -> f64 {
+        let fac = (SAFETY * e.max(1e-10).powf(-self.q)).clamp(FAC_MIN, self.fac_max);
+        if rejected_last { fac.min(1.0) } else { fac }
+    }
+}
 
 /// Work counters of one integration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -296,35 +328,20 @@ impl Rk45 {
         let mut calm = 0u32;
 
         while next < t_out.len() {
-            if stats.accepted + stats.rejected >= self.max_steps {
-                return Err(ModelError::Integration {
-                    t,
-                    why: "too many steps; the problem may be stiff or the tolerances too tight",
-                });
-            }
+            self.check_budget(&stats, t)?;
             // Land exactly on the last output time.
             let mut last = false;
             if t + h >= t_end || (t_end - t - h) < 1e-12 * (t_end - t) {
                 h = t_end - t;
                 last = true;
             }
-            if h <= 16.0 * f64::EPSILON * t.abs().max(1e-300) {
-                return Err(ModelError::Integration {
-                    t,
-                    why: "step size underflow; the solution may blow up here",
-                });
-            }
+            check_step_size(h, t)?;
             k.step(&mut f, t, &y, h, &mut y1, &mut err);
             stats.evaluations += 6;
             let e = self.error_norm(&y, &y1, &err);
             if !e.is_finite() || e > 1.0 {
                 stats.rejected += 1;
-                let fac = if e.is_finite() {
-                    (SAFETY * e.powf(-0.2)).clamp(FAC_MIN, 1.0)
-                } else {
-                    FAC_MIN
-                };
-                h *= fac;
+                h *= DOPRI5.after_rejection(e);
                 rejected_last = true;
                 continue;
             }
@@ -363,10 +380,7 @@ impl Rk45 {
             t = t1;
             std::mem::swap(&mut y, &mut y1);
             std::mem::swap(&mut k.k1, &mut k.k7);
-            let mut fac = (SAFETY * e.max(1e-10).powf(-0.2)).clamp(FAC_MIN, FAC_MAX);
-            if rejected_last {
-                fac = fac.min(1.0);
-            }
+            let fac = DOPRI5.after_acceptance(e, rejected_last);
             rejected_last = false;
             h = (h * fac).min(self.h_max);
             // Rodas4 lands on every output time and a step costs about twice an
@@ -401,6 +415,17 @@ impl Rk45 {
             values,
             stats,
         })
+    }
+
+    /// `Err` once the step budget is spent.
+    fn check_budget(&self, stats: &Stats, t: f64) -> Result<(), ModelError> {
+        if stats.accepted + stats.rejected >= self.max_steps {
+            return Err(ModelError::Integration {
+                t,
+                why: "too many steps; the problem may be stiff or the tolerances too tight",
+            });
+        }
+        Ok(())
     }
 
     fn error_norm(&self, y: &[f64], y1: &[f64], err: &[f64]) -> f64 {
@@ -463,6 +488,17 @@ impl Rk45 {
         let h = (100.0 * h0).min(h1);
         if h.is_finite() && h > 0.0 { h } else { 1e-6 }
     }
+}
+
+/// `Err` when a step `h` from `t` is too small to change `t`.
+fn check_step_size(h: f64, t: f64) -> Result<(), ModelError> {
+    if h <= 16.0 * f64::EPSILON * t.abs().max(1e-300) {
+        return Err(ModelError::Integration {
+            t,
+            why: "step size underflow; the solution may blow up here",
+        });
+    }
+    Ok(())
 }
 
 /// Hairer's test: does `h·|λ|`, estimated from the last two stages of an
@@ -710,6 +746,18 @@ mod tests {
         a * t.cos() + b * t.sin() - a * (-lambda * t).exp()
     }
 
+    /// That problem solved by `solver` at `times`.
+    fn relaxation(lambda: f64, solver: Rk45, times: &[f64]) -> Solution {
+        solver
+            .solve(
+                |t, y, dy| dy[0] = -lambda * (y[0] - t.cos()),
+                0.0,
+                &[0.0],
+                times,
+            )
+            .unwrap()
+    }
+
     /// `y' = −λ (y − cos t)`, `y(0) = 0`: a stiff-ish problem. The explicit method
     /// alone is limited by stability, so its step-size controller has to reject
     /// steps, and the answer must still be right.
@@ -718,16 +766,8 @@ mod tests {
         let lambda = 500.0;
         let exact = |t: f64| relaxation_exact(lambda, t);
         let times: Vec<f64> = (0..=20).map(|i| i as f64 * 0.1).collect();
-        let sol = Rk45::new(1e-6, 1e-9)
-            .unwrap()
-            .with_stiff_switch(false)
-            .solve(
-                |t, y, dy| dy[0] = -lambda * (y[0] - t.cos()),
-                0.0,
-                &[0.0],
-                &times,
-            )
-            .unwrap();
+        let solver = Rk45::new(1e-6, 1e-9).unwrap().with_stiff_switch(false);
+        let sol = relaxation(lambda, solver, &times);
         assert!(sol.stats.rejected > 0, "{:?}", sol.stats);
         // Stability bounds the step near 3.3/λ, so it needs hundreds of steps.
         assert!(sol.stats.accepted > 200, "{:?}", sol.stats);
@@ -746,15 +786,7 @@ mod tests {
     fn stiff_problem_is_handed_to_rodas_and_stays_accurate() {
         let times: Vec<f64> = (0..=20).map(|i| i as f64 * 0.1).collect();
         for lambda in [1e4, 1e6] {
-            let sol = Rk45::new(1e-6, 1e-9)
-                .unwrap()
-                .solve(
-                    |t, y, dy| dy[0] = -lambda * (y[0] - t.cos()),
-                    0.0,
-                    &[0.0],
-                    &times,
-                )
-                .unwrap();
+            let sol = relaxation(lambda, Rk45::new(1e-6, 1e-9).unwrap(), &times);
             assert!(sol.stats.stiff_steps > 0, "λ = {lambda}: {:?}", sol.stats);
             assert!(
                 sol.stats.accepted + sol.stats.rejected < 200,

@@ -36,7 +36,7 @@
 //! "Benchmarking stiff ODE solvers for atmospheric chemistry problems II:
 //! Rosenbrock solvers", *Atmos. Environ.* 31 (1997) 3459–3472.
 
-use super::{Rk45, Stats};
+use super::{Controller, Rk45, Stats, check_step_size};
 use crate::model::ModelError;
 
 const STAGES: usize = 6;
@@ -122,9 +122,11 @@ const M: [f64; STAGES] = [
     1.0,
 ];
 
-const SAFETY: f64 = 0.9;
-const FAC_MIN: f64 = 0.2;
-const FAC_MAX: f64 = 6.0;
+/// Order 4(3): `q = 1/4`; growth up to 6× a step.
+const RODAS4: Controller = Controller {
+    q: 0.25,
+    fac_max: 6.0,
+};
 
 /// Where an integration stands when it is handed over: the time, the state, a
 /// proposed step size, and the outputs served so far.
@@ -171,12 +173,7 @@ where
             next += 1;
             continue;
         }
-        if stats.accepted + stats.rejected >= settings.max_steps {
-            return Err(ModelError::Integration {
-                t,
-                why: "too many steps; the problem may be stiff or the tolerances too tight",
-            });
-        }
+        settings.check_budget(&stats, t)?;
         if fresh {
             ws.linearise(f, t, h.min(settings.h_max), &y, &mut stats);
             fresh = false;
@@ -186,12 +183,7 @@ where
         let remaining = target - t;
         let clipped = h >= remaining || remaining - h < 1e-12 * remaining;
         let step = if clipped { remaining } else { h };
-        if step <= 16.0 * f64::EPSILON * t.abs().max(1e-300) {
-            return Err(ModelError::Integration {
-                t,
-                why: "step size underflow; the solution may blow up here",
-            });
-        }
+        check_step_size(step, t)?;
         let e = if ws.factor(step) {
             ws.stages(f, t, &y, step, &mut y1, &mut stats);
             settings.error_norm(&y, &y1, &ws.k[STAGES - 1])
@@ -200,12 +192,7 @@ where
         };
         if !e.is_finite() || e > 1.0 {
             stats.rejected += 1;
-            let fac = if e.is_finite() {
-                (SAFETY * e.powf(-0.25)).clamp(FAC_MIN, 1.0)
-            } else {
-                FAC_MIN
-            };
-            h = step * fac;
+            h = step * RODAS4.after_rejection(e);
             rejected_last = true;
             continue;
         }
@@ -214,10 +201,7 @@ where
         t = if clipped { target } else { t + step };
         std::mem::swap(&mut y, &mut y1);
         fresh = true;
-        let mut fac = (SAFETY * e.max(1e-10).powf(-0.25)).clamp(FAC_MIN, FAC_MAX);
-        if rejected_last {
-            fac = fac.min(1.0);
-        }
+        let fac = RODAS4.after_acceptance(e, rejected_last);
         rejected_last = false;
         // A step cut short to land on an output says little about the next one.
         h = if clipped {
