@@ -141,6 +141,11 @@ pub trait Compartmental {
     fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64]);
     /// Hosts infected at least once, from a state.
     fn cumulative(&self, y: &[f64]) -> f64;
+    /// Whether [`Compartmental::rhs`] ignores `t` (default `false`); an
+    /// autonomous model is solved with [`Rk45::solve_autonomous`].
+    fn autonomous(&self) -> bool {
+        false
+    }
 }
 
 /// Solve a compartmental model from `t = 0` and return its state at `times`
@@ -153,7 +158,12 @@ pub fn trajectory<M: Compartmental + ?Sized>(
     times: &[f64],
     solver: &Rk45,
 ) -> Result<Solution, ModelError> {
-    solver.solve(|t, y, dy| model.rhs(t, y, dy), 0.0, &model.initial(), times)
+    let f = |t: f64, y: &[f64], dy: &mut [f64]| model.rhs(t, y, dy);
+    if model.autonomous() {
+        solver.solve_autonomous(f, 0.0, &model.initial(), times)
+    } else {
+        solver.solve(f, 0.0, &model.initial(), times)
+    }
 }
 
 /// The cumulative infected count of a compartmental model at `times` [h].

@@ -276,12 +276,40 @@ impl Rk45 {
     /// [`ModelError::OutputTimes`] for bad output times or a non-finite `y0`;
     /// [`ModelError::Integration`] when the step size underflows, the step budget
     /// runs out, or the solution stops being finite.
-    pub fn solve<F>(
+    pub fn solve<F>(&self, f: F, t0: f64, y0: &[f64], t_out: &[f64]) -> Result<Solution, ModelError>
+    where
+        F: FnMut(f64, &[f64], &mut [f64]),
+    {
+        self.integrate(f, t0, y0, t_out, false)
+    }
+
+    /// [`Rk45::solve`] for an `f` that does not depend on `t` (`f(t, y, dy)` must
+    /// write the same `dy` for every `t`). The result is the same as
+    /// [`Rk45::solve`]'s, bit for bit; only a stiff stretch is cheaper, as Rodas4
+    /// takes `∂f/∂t = 0` instead of differencing `f` twice per step.
+    ///
+    /// # Errors
+    /// As [`Rk45::solve`].
+    pub fn solve_autonomous<F>(
+        &self,
+        f: F,
+        t0: f64,
+        y0: &[f64],
+        t_out: &[f64],
+    ) -> Result<Solution, ModelError>
+    where
+        F: FnMut(f64, &[f64], &mut [f64]),
+    {
+        self.integrate(f, t0, y0, t_out, true)
+    }
+
+    fn integrate<F>(
         &self,
         mut f: F,
         t0: f64,
         y0: &[f64],
         t_out: &[f64],
+        autonomous: bool,
     ) -> Result<Solution, ModelError>
     where
         F: FnMut(f64, &[f64], &mut [f64]),
@@ -392,6 +420,7 @@ impl Rk45 {
                     self,
                     &mut f,
                     rodas::Handover {
+                        autonomous,
                         t,
                         y,
                         h,
@@ -806,6 +835,45 @@ mod tests {
         assert_eq!(sol.stats.stiff_steps, 0, "{:?}", sol.stats);
     }
 
+    /// An autonomous stiff problem (`y₀' = −λ (y₀ − y₁)`, `y₁' = −y₁`, λ = 10⁴ and
+    /// 10⁶) solved as such: the same values bit for bit as [`Rk45::solve`], with
+    /// two evaluations fewer per Rodas4 linearisation (one per accepted step).
+    #[test]
+    fn autonomous_solve_gives_the_same_values_with_fewer_evaluations() {
+        let times: Vec<f64> = (0..=20).map(|i| i as f64 * 0.5).collect();
+        for lambda in [1e4, 1e6] {
+            let f = |_t: f64, y: &[f64], dy: &mut [f64]| {
+                dy[0] = -lambda * (y[0] - y[1]);
+                dy[1] = -y[1];
+            };
+            let solver = Rk45::new(1e-6, 1e-9).unwrap();
+            let general = solver.solve(f, 0.0, &[0.0, 1.0], &times).unwrap();
+            let autonomous = solver
+                .solve_autonomous(f, 0.0, &[0.0, 1.0], &times)
+                .unwrap();
+            assert!(
+                general.stats.stiff_steps > 0,
+                "λ = {lambda}: {:?}",
+                general.stats
+            );
+            for i in 0..times.len() {
+                for (a, b) in general.state(i).iter().zip(autonomous.state(i)) {
+                    assert_eq!(a.to_bits(), b.to_bits(), "λ = {lambda}, output {i}");
+                }
+            }
+            let (g, a) = (general.stats, autonomous.stats);
+            assert_eq!(
+                (g.accepted, g.rejected, g.stiff_steps),
+                (a.accepted, a.rejected, a.stiff_steps)
+            );
+            assert_eq!(
+                g.evaluations - a.evaluations,
+                2 * g.stiff_steps,
+                "λ = {lambda}"
+            );
+        }
+    }
+
     /// Rodas4 alone at fixed steps (loose tolerances accept every step, and the
     /// outputs at every step make it land there): the largest global error must
     /// fall like h⁴, on a non-autonomous problem (`y' = y cos t`, `y = e^{sin t}`) and
@@ -826,6 +894,7 @@ mod tests {
                     &Rk45::new(0.5, 1.0).unwrap(),
                     &mut f,
                     rodas::Handover {
+                        autonomous: false,
                         t: 0.0,
                         y: vec![exact(0.0)],
                         h: 2.0 / steps as f64,

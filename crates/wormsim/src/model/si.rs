@@ -108,6 +108,10 @@ impl Compartmental for Si {
     fn cumulative(&self, y: &[f64]) -> f64 {
         y[1]
     }
+
+    fn autonomous(&self) -> bool {
+        true
+    }
 }
 
 /// The SIR model.
@@ -210,6 +214,10 @@ impl Compartmental for Sir {
 
     fn cumulative(&self, y: &[f64]) -> f64 {
         y[1] + y[2]
+    }
+
+    fn autonomous(&self) -> bool {
+        true
     }
 }
 

@@ -132,6 +132,10 @@ impl Compartmental for TwoFactor {
     fn cumulative(&self, y: &[f64]) -> f64 {
         y[1] + y[2]
     }
+
+    fn autonomous(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
