@@ -136,17 +136,17 @@ pub(crate) fn intervals(
     let which: Vec<(usize, f64)> = (0..u_hat.len())
         .flat_map(|k| [(k, -1.0), (k, 1.0)])
         .collect();
-    match ends_of(
-        problem,
-        u_hat,
-        f_hat,
-        &se,
-        s,
+    let searches = Searches {
+        estimate: Estimate {
+            u_hat,
+            f_hat,
+            se: &se,
+            s,
+        },
         threads,
-        &which,
-        RESUME_ROUNDS,
-        verify,
-    ) {
+        which: &which,
+    };
+    match ends_of(problem, &searches, RESUME_ROUNDS, verify) {
         Ok((ends, points)) => {
             let ends = ends.chunks(2).map(|e| (e[0], e[1])).collect();
             let mut inside = vec![u_hat.to_vec()];
@@ -155,6 +155,29 @@ pub(crate) fn intervals(
         }
         Err(better) => Outcome::Better(better),
     }
+}
+
+/// The estimate the profiles start from, and how their points are minimised:
+/// what every search of one fit shares. (It holds no [`Problem`], so that the
+/// parallel tasks can share it; each task has its own copy of the problem.)
+#[derive(Clone, Copy)]
+struct Estimate<'p> {
+    /// The estimate, in internal coordinates.
+    u_hat: &'p [f64],
+    /// `F` there.
+    f_hat: f64,
+    /// Standard errors in internal coordinates ([`standard_errors`]).
+    se: &'p [f64],
+    /// The simplex settings of a profile point.
+    s: &'p Settings,
+}
+
+/// The ends searched, as (coordinate, direction `∓1`), in output order, from
+/// one estimate, and on how many threads.
+struct Searches<'p> {
+    estimate: Estimate<'p>,
+    threads: usize,
+    which: &'p [(usize, f64)],
 }
 
 /// A profile point inside the confidence region.
@@ -195,18 +218,18 @@ type Task<'a> = (usize, Start, Problem<'a>);
 /// resumed end lies beyond that point, so ends only widen. Rounds stop when
 /// none is resumed, or after `rounds`; an end still contradicted then is
 /// [`End::Unsettled`] at the farthest point inside.
-#[allow(clippy::too_many_arguments)]
 fn ends_of(
     problem: &Problem,
-    u_hat: &[f64],
-    f_hat: f64,
-    se: &[f64],
-    s: &Settings,
-    threads: usize,
-    which: &[(usize, f64)],
+    searches: &Searches,
     rounds: usize,
     verify: bool,
 ) -> Result<(Vec<End>, Vec<Inside>), Vec<f64>> {
+    let Searches {
+        estimate: est,
+        threads,
+        which,
+    } = *searches;
+    let u_hat = est.u_hat;
     let mut ends = vec![End::Open; which.len()];
     // Where each bounded end was placed, and whether that end has been verified.
     let mut at: Vec<Option<Vec<f64>>> = vec![None; which.len()];
@@ -216,18 +239,18 @@ fn ends_of(
         .map(|i| (i, Start::Estimate, problem.fork()))
         .collect();
     for round in 0..=rounds {
-        let searches = pool::map_ordered(
+        let results = pool::map_ordered(
             threads,
             tasks,
             |(i, from, problem)| {
                 let (k, dir) = which[i];
                 let mut points = Vec::new();
-                let end = search(&problem, u_hat, f_hat, se, k, dir, s, from, &mut points);
+                let end = search(&problem, &est, k, dir, from, &mut points);
                 (i, end, points, problem.evaluations.get())
             },
             |(_, end, _, _)| end.is_err(),
         );
-        for (i, end, points, evaluations) in searches {
+        for (i, end, points, evaluations) in results {
             problem.add_evaluations(evaluations);
             (ends[i], at[i]) = end?;
             verified[i] = false;
@@ -235,19 +258,7 @@ fn ends_of(
         }
         tasks = resumed(&ends, &inside, u_hat, which, problem, |_| None);
         if tasks.is_empty() && verify {
-            let found = verify_ends(
-                problem,
-                u_hat,
-                f_hat,
-                se,
-                s,
-                threads,
-                which,
-                &ends,
-                &at,
-                &mut verified,
-                &mut inside,
-            )?;
+            let found = verify_ends(problem, searches, &ends, &at, &mut verified, &mut inside)?;
             tasks = resumed(&ends, &inside, u_hat, which, problem, |i| found[i].clone());
         }
         if tasks.is_empty() {
@@ -299,20 +310,20 @@ fn resumed<'a>(
 /// threshold by more than [`RESUME_MARGIN`] is added to `inside`; for each end,
 /// the lowest of them (the first of equals) is returned as the start to resume
 /// its search from. `Err` with a point below the minimum if one was found.
-#[allow(clippy::too_many_arguments)]
 fn verify_ends(
     problem: &Problem,
-    u_hat: &[f64],
-    f_hat: f64,
-    se: &[f64],
-    s: &Settings,
-    threads: usize,
-    which: &[(usize, f64)],
+    searches: &Searches,
     ends: &[End],
     at: &[Option<Vec<f64>>],
     verified: &mut [bool],
     inside: &mut Vec<Inside>,
 ) -> Result<Vec<Option<Start>>, Vec<f64>> {
+    let Searches {
+        estimate: est,
+        threads,
+        which,
+    } = *searches;
+    let u_hat = est.u_hat;
     let mut tasks = Vec::new();
     for (i, end) in ends.iter().enumerate() {
         let (Some(v), false) = (end.value(), verified[i]) else {
@@ -332,7 +343,7 @@ fn verify_ends(
         threads,
         tasks,
         |(i, v, w, problem)| {
-            let (p, u) = profile_at(&problem, which[i].0, v, &[w], se, f_hat, s);
+            let (p, u) = profile_at(&problem, &est, which[i].0, v, &[w]);
             (i, v, p, u, problem.evaluations.get())
         },
         |&(_, _, p, _, _)| p < -BETTER_TOL,
@@ -384,13 +395,12 @@ fn resume_from(inside: &[Inside], u_hat: &[f64], k: usize, dir: f64, d_end: f64)
 /// whichever of the `warm` candidates has the lowest objective.
 fn profile_at(
     problem: &Problem,
+    est: &Estimate,
     k: usize,
     v: f64,
     warm: &[Vec<f64>],
-    se: &[f64],
-    f_hat: f64,
-    s: &Settings,
 ) -> (f64, Vec<f64>) {
+    let Estimate { f_hat, se, s, .. } = *est;
     let n = warm[0].len();
     let mut full = warm
         .iter()
@@ -436,25 +446,22 @@ fn lerp(a: &[f64], b: &[f64], x: f64) -> Vec<f64> {
 /// point where it was placed (the other coordinates re-minimised there; the
 /// outer bracket end for a [`End::Rough`] end that closed in without a final
 /// evaluation), if bounded.
-#[allow(clippy::too_many_arguments)]
 fn search(
     problem: &Problem,
-    u_hat: &[f64],
-    f_hat: f64,
-    se: &[f64],
+    est: &Estimate,
     k: usize,
     dir: f64,
-    s: &Settings,
     from: Start,
     inside: &mut Vec<Inside>,
 ) -> Result<(End, Option<Vec<f64>>), Vec<f64>> {
+    let Estimate { u_hat, se, .. } = *est;
     let limit = match problem.model.params()[k].scale {
         Scale::Log => ((LOG_BOUND - dir * u_hat[k]).max(0.0) * 0.999).min(SEARCH_LOG),
         Scale::Linear => SEARCH_LINEAR * (problem.times[problem.times.len() - 1] + 1.0),
     };
     let target = CHI2_1_95;
     let mut eval = |d: f64, warm: &[Vec<f64>]| -> Result<(f64, Vec<f64>), Vec<f64>> {
-        let (p, u) = profile_at(problem, k, u_hat[k] + dir * d, warm, se, f_hat, s);
+        let (p, u) = profile_at(problem, est, k, u_hat[k] + dir * d, warm);
         if p < -BETTER_TOL {
             return Err(u);
         }
@@ -725,18 +732,18 @@ mod tests {
         let s = settings(ModelKind::TwoFactor, true);
         // The upper ends of β₀ and γ.
         let which = [(0, 1.0), (1, 1.0)];
-        let (ends, _) = ends_of(
-            &problem,
-            &u_hat,
-            f_hat,
-            &se,
-            &s,
-            2,
-            &which,
-            RESUME_ROUNDS,
-            false,
-        )
-        .expect("no point below the minimum");
+        let searches = Searches {
+            estimate: Estimate {
+                u_hat: &u_hat,
+                f_hat,
+                se: &se,
+                s: &s,
+            },
+            threads: 2,
+            which: &which,
+        };
+        let (ends, _) =
+            ends_of(&problem, &searches, RESUME_ROUNDS, false).expect("no point below the minimum");
         let beta0 = ends[0].value().expect("bounded").exp();
         let gamma = ends[1].value().expect("bounded").exp();
         assert!((beta0 - 2.9639).abs() < 1e-3, "β₀ upper end {beta0}");
@@ -744,8 +751,7 @@ mod tests {
         assert!(matches!(ends[1], End::At(_)), "{:?}", ends[1]);
         // With no rounds allowed, γ's end stays contradicted: it is flagged and
         // placed at the farthest point inside, beyond the first search's 0.2257.
-        let (ends, _) = ends_of(&problem, &u_hat, f_hat, &se, &s, 2, &which, 0, false)
-            .expect("no point below the minimum");
+        let (ends, _) = ends_of(&problem, &searches, 0, false).expect("no point below the minimum");
         let End::Unsettled(v) = ends[1] else {
             panic!("γ upper end {:?}: not flagged", ends[1])
         };
@@ -800,6 +806,17 @@ mod tests {
         let s = settings(ModelKind::TwoFactor, true);
         // I₀'s ends as the first searches place them, and the points there.
         let which = [(5, -1.0), (5, 1.0)];
+        let est = Estimate {
+            u_hat: &u_hat,
+            f_hat,
+            se: &se,
+            s: &s,
+        };
+        let on = |threads| Searches {
+            estimate: est,
+            threads,
+            which: &which,
+        };
         let ends = [0.19881230379172127_f64, 0.3690169014610711].map(|v| End::At(v.ln()));
         let at = [
             [
@@ -826,20 +843,8 @@ mod tests {
             let p = problem.fork();
             let mut verified = [true, false];
             let mut inside = Vec::new();
-            let found = verify_ends(
-                &p,
-                &u_hat,
-                f_hat,
-                &se,
-                &s,
-                threads,
-                &which,
-                &ends,
-                &at,
-                &mut verified,
-                &mut inside,
-            )
-            .expect("no point below the minimum");
+            let found = verify_ends(&p, &on(threads), &ends, &at, &mut verified, &mut inside)
+                .expect("no point below the minimum");
             assert_eq!(verified, [true, true]);
             let p_inside: Vec<f64> = inside.iter().map(|q| q.p).collect();
             (format!("{found:?}"), p_inside, p.evaluations.get())
@@ -848,20 +853,8 @@ mod tests {
         assert_eq!(verify(2), one);
         let mut verified = [true, false];
         let mut inside = Vec::new();
-        let found = verify_ends(
-            &problem,
-            &u_hat,
-            f_hat,
-            &se,
-            &s,
-            1,
-            &which,
-            &ends,
-            &at,
-            &mut verified,
-            &mut inside,
-        )
-        .expect("no point below the minimum");
+        let found = verify_ends(&problem, &on(1), &ends, &at, &mut verified, &mut inside)
+            .expect("no point below the minimum");
         assert!(found[0].is_none());
         let Some(Start::Point { d, p, u }) = found[1].clone() else {
             panic!("I0 upper end not contradicted: {found:?}")
@@ -876,12 +869,9 @@ mod tests {
         let mut points = Vec::new();
         let (end, _) = search(
             &problem,
-            &u_hat,
-            f_hat,
-            &se,
+            &est,
             5,
             1.0,
-            &s,
             found[1].clone().unwrap(),
             &mut points,
         )
