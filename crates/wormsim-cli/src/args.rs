@@ -242,7 +242,8 @@ pub struct FitArgs {
         allow_negative_numbers = true
     )]
     pub tick: f64,
-    /// Print nothing on success.
+    /// Print nothing on success, and no progress (a spinner with the elapsed time, shown on a
+    /// terminal for fits over a second).
     #[arg(long, short)]
     pub quiet: bool,
 }

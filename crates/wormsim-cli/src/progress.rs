@@ -109,9 +109,79 @@ impl Observer for RunProgress {
     }
 }
 
+/// A spinner with the elapsed time for work that reports no steps (a fit and
+/// its profile intervals, which can take minutes on a series the model
+/// describes poorly). It appears only after [`SHOW_AFTER`], on a thread of its
+/// own, and only when [`visible`]; [`Spinner::finish`] clears it.
+pub struct Spinner {
+    done: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<bool>>,
+}
+
+impl Spinner {
+    /// Start one saying `what` (it is not drawn when quiet or not a terminal).
+    pub fn start(what: String, quiet: bool) -> Spinner {
+        Spinner::after(what, visible(quiet), SHOW_AFTER)
+    }
+
+    /// Start one that, if `on`, appears after `delay` unless finished before.
+    fn after(what: String, on: bool, delay: Duration) -> Spinner {
+        if !on {
+            return Spinner {
+                done: None,
+                thread: None,
+            };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if rx.recv_timeout(delay).is_ok() {
+                return false;
+            }
+            let pb = ProgressBar::new_spinner().with_elapsed(delay);
+            let style = ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
+                .expect("a valid template");
+            pb.set_style(style);
+            pb.set_message(what);
+            pb.enable_steady_tick(Duration::from_millis(200));
+            // Until finished (or the sender is dropped).
+            let _ = rx.recv();
+            pb.finish_and_clear();
+            true
+        });
+        Spinner {
+            done: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Clear the spinner; returns whether it was shown.
+    pub fn finish(mut self) -> bool {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+        self.thread
+            .take()
+            .is_some_and(|t| t.join().unwrap_or(false))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The spinner appears only after its delay and is gone when finished;
+    /// quiet (or off a terminal), no thread at all.
+    #[test]
+    fn spinner_appears_after_its_delay_and_finishes() {
+        let quick = Spinner::after("fitting".into(), true, Duration::from_secs(60));
+        assert!(!quick.finish(), "finished before the delay: never shown");
+        let slow = Spinner::after("fitting".into(), true, Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(slow.finish(), "shown after its delay");
+        let quiet = Spinner::start("fitting".into(), true);
+        assert!(quiet.thread.is_none());
+        assert!(!quiet.finish());
+    }
     use wormsim::engine::{EngineChoice, Simulation};
     use wormsim::observe::Series;
 

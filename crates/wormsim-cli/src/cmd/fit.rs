@@ -124,7 +124,20 @@ pub fn run(a: &FitArgs) -> anyhow::Result<ExitCode> {
         aawp_tick_hours: a.tick / 3600.0,
         ..FitOptions::default()
     };
-    let fitted = fit(&series.observations, model, &options).map_err(|e: FitError| {
+    let spinner = crate::progress::Spinner::start(
+        if options.intervals {
+            format!(
+                "fitting {} and its profile-likelihood intervals (`--no-ci` skips them)",
+                model.name()
+            )
+        } else {
+            format!("fitting {}", model.name())
+        },
+        a.quiet,
+    );
+    let fitted = fit(&series.observations, model, &options);
+    spinner.finish();
+    let fitted = fitted.map_err(|e: FitError| {
         if e.is_input() {
             input(format!("{name}: {e}"))
         } else {
