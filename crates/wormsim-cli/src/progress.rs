@@ -168,6 +168,8 @@ impl Spinner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wormsim::engine::{EngineChoice, Simulation};
+    use wormsim::observe::Series;
 
     /// The spinner appears only after its delay and is gone when finished;
     /// quiet (or off a terminal), no thread at all.
@@ -182,8 +184,6 @@ mod tests {
         assert!(quiet.thread.is_none());
         assert!(!quiet.finish());
     }
-    use wormsim::engine::{EngineChoice, Simulation};
-    use wormsim::observe::Series;
 
     /// The bar is a passive observer: drawn from the first check on, it leaves
     /// the series as it is without it, and ends at the scenario's end.

@@ -224,12 +224,7 @@ fn ends_of(
     rounds: usize,
     verify: bool,
 ) -> Result<(Vec<End>, Vec<Inside>), Vec<f64>> {
-    let Searches {
-        estimate: est,
-        threads,
-        which,
-    } = *searches;
-    let u_hat = est.u_hat;
+    let (est, which, u_hat) = (searches.estimate, searches.which, searches.estimate.u_hat);
     let mut ends = vec![End::Open; which.len()];
     // Where each bounded end was placed, and whether that end has been verified.
     let mut at: Vec<Option<Vec<f64>>> = vec![None; which.len()];
@@ -240,7 +235,7 @@ fn ends_of(
         .collect();
     for round in 0..=rounds {
         let results = pool::map_ordered(
-            threads,
+            searches.threads,
             tasks,
             |(i, from, problem)| {
                 let (k, dir) = which[i];
@@ -318,12 +313,7 @@ fn verify_ends(
     verified: &mut [bool],
     inside: &mut Vec<Inside>,
 ) -> Result<Vec<Option<Start>>, Vec<f64>> {
-    let Searches {
-        estimate: est,
-        threads,
-        which,
-    } = *searches;
-    let u_hat = est.u_hat;
+    let (est, which, u_hat) = (searches.estimate, searches.which, searches.estimate.u_hat);
     let mut tasks = Vec::new();
     for (i, end) in ends.iter().enumerate() {
         let (Some(v), false) = (end.value(), verified[i]) else {
@@ -340,7 +330,7 @@ fn verify_ends(
         }
     }
     let results = pool::map_ordered(
-        threads,
+        searches.threads,
         tasks,
         |(i, v, w, problem)| {
             let (p, u) = profile_at(&problem, &est, which[i].0, v, &[w]);
