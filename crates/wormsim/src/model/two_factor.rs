@@ -99,12 +99,21 @@ impl TwoFactor {
     }
 
     /// The congested infection rate `β(t) = β₀ (1 − I/N)^η` [1/h] at `I`.
+    ///
+    /// Computed as `β₀ exp(η ln(1 − I/N))` with `ln_1p`, which keeps the
+    /// relative precision of a small `I/N`. `(1 − I/N)` rounded first would
+    /// carry an absolute error of about 1e-16, which `η` multiplies: where a
+    /// fit's profile search explores `η ≈ 10¹²` with `I/N ≈ 10⁻¹¹`, `powf`
+    /// gave a right-hand side noisy in its fifth digit, and the solver failed
+    /// after 10,000 rejected steps (`FUZZING.md`, bug 9).
     pub fn beta_at(&self, infected: f64) -> f64 {
-        let x = (1.0 - infected / self.n).clamp(0.0, 1.0);
-        if self.eta == 0.0 {
+        let r = infected / self.n;
+        if self.eta == 0.0 || r <= 0.0 {
             self.beta0
+        } else if r >= 1.0 {
+            0.0
         } else {
-            self.beta0 * x.powf(self.eta)
+            self.beta0 * (self.eta * (-r).ln_1p()).exp()
         }
     }
 }
@@ -261,5 +270,23 @@ mod tests {
         assert!(slow.cumulative(b.state(0)) < fast.cumulative(a.state(0)));
         assert_eq!(slow.beta_at(0.0), 1.8);
         assert!((slow.beta_at(5e4) - 1.8 * 0.125).abs() < 1e-12);
+    }
+
+    /// `(1 − I/N)^η` keeps its precision where `I/N` is tiny and `η` huge
+    /// (a profile search's corner): with `I/N = 1e-11` and `η = 1e12` it is
+    /// `exp(η ln(1 − I/N)) = e^(−10 − 5e-11)`. Rounding `1 − I/N` first, as
+    /// `powf` needs, would put an error of up to 1e-4 on it.
+    #[test]
+    fn congestion_factor_keeps_its_precision_for_huge_eta() {
+        let m = TwoFactor::new(2.0, 0.0, 0.0, 1e12, 1e11, 1.0).unwrap();
+        let want = 2.0 * (-10.0f64).exp() * (1.0 - 5e-11);
+        let got = m.beta_at(1.0);
+        assert!(((got - want) / want).abs() < 1e-13, "{got} vs {want}");
+        let rounded = 2.0 * (1.0 - 1e-11f64).powf(1e12);
+        assert!(((rounded - want) / want).abs() > 1e-9, "{rounded}");
+        // The ends: no congestion at I = 0, no spread at I >= N.
+        assert_eq!(m.beta_at(0.0), 2.0);
+        assert_eq!(m.beta_at(1e11), 0.0);
+        assert_eq!(m.beta_at(2e11), 0.0);
     }
 }
