@@ -14,12 +14,13 @@
 //! by false position (Illinois) on the signed root `√P_k − √3.841`, which is nearly
 //! linear. Each profile point re-minimises the other parameters with Nelder–Mead,
 //! started from the best of: the nearest point already profiled, the path
-//! extrapolated (or interpolated) from the last two, and the estimate. Where that
-//! minimum lies outside the region (`P > 3.841`), the other starts are minimised
-//! from too and the lowest result is kept, so that a start carried over from the
-//! inside (continuation along the path) is not lost to one that looked lower
-//! before minimising. Without this, a refinement could close in, a point at a
-//! time, on a jump of the profile that was the minimiser's, not the data's. An end that
+//! extrapolated (or interpolated) from the last two, and the estimate. In the
+//! refinement, where that minimum lies outside the region (`P > 3.841`), the
+//! point is also minimised from the bracket's inside end (the continuation of the
+//! path) and the lower result is kept: the start that looked lowest before
+//! minimising is not always in the best basin. Without this, a refinement could
+//! close in, a point at a time, on a jump of the profile that was the
+//! minimiser's, not the data's. An end that
 //! is not reached within a factor `e^10 ≈ 22,000` of the estimate (log-scale
 //! parameters, and never past their box `e^±50`) or within 20 data spans (RCS `T`)
 //! is reported as open: the data do not bound that parameter. An end where the
@@ -338,7 +339,7 @@ fn verify_ends(
         searches.threads,
         tasks,
         |(i, v, w, problem)| {
-            let (p, u) = profile_at(&|u| problem.objective(u), &est, which[i].0, v, &[w]);
+            let (p, u) = profile_at(&|u| problem.objective(u), &est, which[i].0, v, &[w], false);
             (i, v, p, u, problem.evaluations.get())
         },
         |&(_, _, p, _, _)| p < -BETTER_TOL,
@@ -387,19 +388,20 @@ fn resume_from(inside: &[Inside], u_hat: &[f64], k: usize, dir: f64, d_end: f64)
 }
 
 /// Profile value at `u_k = v`: minimise over the other coordinates, starting from
-/// whichever of the `warm` candidates has the lowest objective. `warm[0]` is the
-/// continuation: the point carried over from the inside of the region. If the
-/// minimum from another start lies outside the region (`P` above the
-/// threshold), the continuation is minimised from too and the lower result
-/// kept: the start that looks lowest is not always in the best basin. Without
-/// this, a search could stop at, and a refinement close in on, a jump of the
-/// profile that was the minimiser's, not the data's.
+/// whichever of the `warm` candidates has the lowest objective. With
+/// `retry_continuation` (the refinement's points), `warm[0]` is the continuation,
+/// the bracket's end inside the region: if the minimum from another start lies
+/// outside the region (`P` above the threshold), the continuation is minimised
+/// from too and the lower result kept, as the start that looks lowest is not
+/// always in the best basin. Without this, a refinement could close in, a point
+/// at a time, on a jump of the profile that was the minimiser's, not the data's.
 fn profile_at(
     objective: &dyn Fn(&[f64]) -> f64,
     est: &Estimate,
     k: usize,
     v: f64,
     warm: &[Vec<f64>],
+    retry_continuation: bool,
 ) -> (f64, Vec<f64>) {
     let f_hat = est.f_hat;
     let starts: Vec<(f64, Vec<f64>)> = warm
@@ -417,7 +419,7 @@ fn profile_at(
         return (objective(u) - f_hat, u.clone());
     }
     let mut best = minimise_others(objective, est, k, starts[first].1.clone());
-    if first != 0 && best.0 - f_hat > CHI2_1_95 && starts[0].0.is_finite() {
+    if retry_continuation && first != 0 && best.0 - f_hat > CHI2_1_95 && starts[0].0.is_finite() {
         let m = minimise_others(objective, est, k, starts[0].1.clone());
         if m.0 < best.0 {
             best = m;
@@ -478,8 +480,9 @@ fn search(
         Scale::Linear => SEARCH_LINEAR * (problem.times[problem.times.len() - 1] + 1.0),
     };
     let target = CHI2_1_95;
-    let mut eval = |d: f64, warm: &[Vec<f64>]| -> Result<(f64, Vec<f64>), Vec<f64>> {
-        let (p, u) = profile_at(&|u| problem.objective(u), est, k, u_hat[k] + dir * d, warm);
+    let mut eval = |d: f64, warm: &[Vec<f64>], retry: bool| -> Result<(f64, Vec<f64>), Vec<f64>> {
+        let v = u_hat[k] + dir * d;
+        let (p, u) = profile_at(&|u| problem.objective(u), est, k, v, warm, retry);
         if p < -BETTER_TOL {
             return Err(u);
         }
@@ -515,7 +518,7 @@ fn search(
         if d_in > d_prev {
             warm.push(lerp(&u_prev, &u_in, (d - d_prev) / (d_in - d_prev)));
         }
-        let (p, u) = eval(d, &warm)?;
+        let (p, u) = eval(d, &warm, false)?;
         if p >= target {
             break (d, p, u);
         }
@@ -544,7 +547,7 @@ fn search(
             0.5 * (a + b)
         };
         let warm = vec![ua.clone(), ub.clone(), lerp(&ua, &ub, (c - a) / (b - a))];
-        let (p, u) = eval(c, &warm)?;
+        let (p, u) = eval(c, &warm, true)?;
         if (p - target).abs() < P_TOL {
             return Ok((End::At(u_hat[k] + dir * c), Some(u)));
         }
@@ -689,9 +692,9 @@ mod tests {
         Inside { u: u.to_vec(), p }
     }
 
-    /// A profile point minimises from the lowest warm start; when that lands
-    /// outside the region it also minimises from the continuation (the first
-    /// start) and keeps the lower result. The nuisance coordinate `x` has a
+    /// A refinement's profile point minimises from the lowest warm start; when
+    /// that lands outside the region it also minimises from the continuation
+    /// (the first start) and keeps the lower result. The nuisance coordinate `x` has a
     /// shallow basin at 0 (value `a`) and a deep, narrow one at 4 (value 1);
     /// the start at `x = 0.1` looks lower (`a + 0.01`) than the continuation at
     /// `x = 3` (9), but only the continuation reaches the deep basin.
@@ -711,13 +714,13 @@ mod tests {
             se: &[0.1, 0.1],
             s: &s,
         };
-        let counted = |f: &dyn Fn(&[f64]) -> f64, warm: &[Vec<f64>]| {
+        let counted = |f: &dyn Fn(&[f64]) -> f64, warm: &[Vec<f64>], retry: bool| {
             let calls = std::cell::Cell::new(0);
             let g = |u: &[f64]| {
                 calls.set(calls.get() + 1);
                 f(u)
             };
-            let (p, u) = profile_at(&g, &est, 0, 0.5, warm);
+            let (p, u) = profile_at(&g, &est, 0, 0.5, warm, retry);
             (p, u, calls.get())
         };
         let one = |f: &dyn Fn(&[f64]) -> f64, x0: f64| {
@@ -726,7 +729,7 @@ mod tests {
         let continuation = [vec![0.0, 3.0], vec![0.0, 0.1]];
         // Shallow basin outside (P = 6): the continuation finds P = 1 at x = 4.
         let f = two_basins(6.0);
-        let (p, u, calls) = counted(&f, &continuation);
+        let (p, u, calls) = counted(&f, &continuation, true);
         assert!(
             (p - 1.0).abs() < 1e-6 && (u[1] - 4.0).abs() < 1e-3,
             "{p} {u:?}"
@@ -735,14 +738,19 @@ mod tests {
         assert_eq!(calls, 2 + one(&f, 0.1) + one(&f, 3.0));
         // Shallow basin inside (P = 2): the first minimum is kept.
         let f = two_basins(2.0);
-        let (p, u, calls) = counted(&f, &continuation);
+        let (p, u, calls) = counted(&f, &continuation, true);
         assert!((p - 2.0).abs() < 1e-6 && u[1].abs() < 1e-3, "{p} {u:?}");
         assert_eq!(calls, 2 + one(&f, 0.1));
         // The lowest start is the continuation: nothing else is tried, even
         // outside.
         let f = two_basins(6.0);
-        let (p, u, calls) = counted(&f, &[vec![0.0, 0.1], vec![0.0, 3.0]]);
+        let (p, u, calls) = counted(&f, &[vec![0.0, 0.1], vec![0.0, 3.0]], true);
         assert!((p - 6.0).abs() < 1e-6 && u[1].abs() < 1e-3, "{p} {u:?}");
+        assert_eq!(calls, 2 + one(&f, 0.1));
+        // Without `retry_continuation` (a search's outward steps), nothing else
+        // is tried either.
+        let (p, _, calls) = counted(&f, &continuation, false);
+        assert!((p - 6.0).abs() < 1e-6, "{p}");
         assert_eq!(calls, 2 + one(&f, 0.1));
     }
 
