@@ -412,8 +412,12 @@ fn profile_at(
             (objective(&u), u)
         })
         .collect();
-    // The lowest start (the first of equals).
-    let first = (1..starts.len()).fold(0, |b, i| if starts[i].0 < starts[b].0 { i } else { b });
+    // The lowest start by `f64::total_cmp` (the first of equals), the order the
+    // selection used before the continuation retry; `<` would treat a NaN
+    // objective differently.
+    let first = (0..starts.len())
+        .min_by(|&a, &b| starts[a].0.total_cmp(&starts[b].0))
+        .expect("at least one warm start");
     if warm[0].len() == 1 {
         let u = &starts[first].1;
         return (objective(u) - f_hat, u.clone());
@@ -904,11 +908,6 @@ mod tests {
             threads,
             which: &which,
         };
-        let on_all = |which| Searches {
-            estimate: est,
-            threads: 2,
-            which,
-        };
         let ends = [0.19881230379172127_f64, 0.3690169014610711].map(|v| End::At(v.ln()));
         let at = [
             [
@@ -981,8 +980,17 @@ mod tests {
         // flagged and placed there. The true end lies farther out still (the
         // fit, with its rounds, reports 0.19881).
         let all: Vec<(usize, f64)> = (0..6).flat_map(|k| [(k, -1.0), (k, 1.0)]).collect();
-        let (ends, _) =
-            ends_of(&problem, &on_all(&all), 0, true).expect("no point below the minimum");
+        let (ends, _) = ends_of(
+            &problem,
+            &Searches {
+                estimate: est,
+                threads: 2,
+                which: &all,
+            },
+            0,
+            true,
+        )
+        .expect("no point below the minimum");
         let End::Unsettled(v) = ends[10] else {
             panic!("I0 lower end {:?}: not flagged", ends[10])
         };
