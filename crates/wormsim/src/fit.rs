@@ -308,6 +308,15 @@ pub enum FitError {
     /// Nothing to fit.
     #[error("the series has no infections (every count is 0); there is no outbreak to fit")]
     NoInfections,
+    /// The cumulative count is the same at every point: no new infections.
+    /// Least squares would fit it exactly, and its likelihood (with the
+    /// variance estimated from the residuals) grows without bound as the
+    /// residuals shrink to rounding, so there is no estimate to report.
+    #[error(
+        "the series does not grow: the cumulative count is {count} at all {points} points, so \
+         there is no outbreak curve to fit; widen --from/--to to take in rows with new infections"
+    )]
+    NoGrowth { count: f64, points: usize },
     /// Options out of range.
     #[error("{0}")]
     Options(String),
@@ -328,6 +337,7 @@ impl FitError {
         match self {
             FitError::TooFewPoints { .. }
             | FitError::NoInfections
+            | FitError::NoGrowth { .. }
             | FitError::Options(_)
             | FitError::NoFiniteStart(_) => true,
         }
@@ -468,7 +478,8 @@ fn minimize_from(problem: &Problem, theta: &[f64], s: &Settings) -> Option<nelde
 ///
 /// # Errors
 /// [`FitError`]: too few points (fewer than parameters + 2), no infections in
-/// the data, bad options, or no usable starting point.
+/// the data or none after the first point, bad options, or no usable starting
+/// point.
 pub fn fit(obs: &Observations, model: ModelKind, opts: &FitOptions) -> Result<Fit, FitError> {
     if !(opts.aawp_tick_hours.is_finite() && opts.aawp_tick_hours > 0.0) {
         return Err(FitError::Options(format!(
@@ -491,6 +502,13 @@ pub fn fit(obs: &Observations, model: ModelKind, opts: &FitOptions) -> Result<Fi
     }
     if obs.cumulative()[obs.len() - 1] <= 0.0 {
         return Err(FitError::NoInfections);
+    }
+    let c = obs.cumulative();
+    if c.iter().all(|&v| v == c[0]) {
+        return Err(FitError::NoGrowth {
+            count: c[0],
+            points: c.len(),
+        });
     }
 
     let threads = if model.is_closed_form() {
@@ -801,6 +819,34 @@ mod tests {
             fit(&zeros, ModelKind::Rcs, &FitOptions::default()).unwrap_err(),
             FitError::NoInfections
         );
+        // A flat tail: 358,417 hosts at every point (least squares would chase
+        // the residuals down to rounding).
+        let flat = Observations::new(
+            &[0.0, 1.0, 2.0, 3.0, 4.0],
+            &[358_417.0; 5],
+            Kind::Cumulative,
+        )
+        .unwrap();
+        let e = fit(&flat, ModelKind::Rcs, &FitOptions::default()).unwrap_err();
+        assert_eq!(
+            e,
+            FitError::NoGrowth {
+                count: 358_417.0,
+                points: 5
+            }
+        );
+        assert!(e.is_input());
+        // An incident series whose only new hosts are in the first row is flat too.
+        let first = Observations::new(
+            &[0.0, 1.0, 2.0, 3.0, 4.0],
+            &[7.0, 0.0, 0.0, 0.0, 0.0],
+            Kind::Incident,
+        )
+        .unwrap();
+        assert!(matches!(
+            fit(&first, ModelKind::Rcs, &FitOptions::default()),
+            Err(FitError::NoGrowth { points: 5, .. })
+        ));
         let bad = FitOptions {
             aawp_tick_hours: 0.0,
             ..FitOptions::default()

@@ -218,6 +218,12 @@ fn bad_input_exits_2_naming_the_file() {
             ": the series has no infections",
         ),
         (
+            "flat.csv",
+            "time,count\n0,4\n1,4\n2,4\n3,4\n4,4\n",
+            &["--objective", "lsq"],
+            ": the series does not grow: the cumulative count is 4 at all 5 points",
+        ),
+        (
             "from.csv",
             "time,count\n0,1\n1,2\n",
             &["--from", "2001-07-19T10:00:00Z"],
