@@ -474,6 +474,11 @@ fn minimize_from(problem: &Problem, theta: &[f64], s: &Settings) -> Option<nelde
     Some(minimize(|u: &[f64]| problem.objective(u), &u0, &step, s))
 }
 
+/// A least-squares fit whose residual sum of squares is within this many
+/// [`Problem::rss_floor`]s (an RMS residual within 10 × 1e-9 of the largest
+/// count) reproduces the data to the model's numerical accuracy.
+const EXACT_FIT_FLOORS: f64 = 100.0;
+
 /// Fit `model` to `obs`.
 ///
 /// # Errors
@@ -596,10 +601,32 @@ pub fn fit(obs: &Observations, model: ModelKind, opts: &FitOptions) -> Result<Fi
         })
         .collect();
     let mut warnings = Vec::new();
+    // Least squares on data the model reproduces to its own accuracy (a
+    // noise-free curve): the residuals are rounding, the profile rises from the
+    // floor within the last digits, and its ends are "rough" only because
+    // the refinement cannot resolve them further.
+    let rss: f64 = obs
+        .cumulative()
+        .iter()
+        .zip(&fitted)
+        .map(|(y, c)| (y - c).powi(2))
+        .sum();
+    let exact =
+        opts.objective == Objective::LeastSquares && rss <= EXACT_FIT_FLOORS * problem.rss_floor;
+    if exact {
+        warnings.push(format!(
+            "the model reproduces the data to its numerical accuracy (RMS residual {:.3e}, \
+             counts up to {}): least squares finds no noise in them, so its intervals are only \
+             as wide as the arithmetic; --objective poisson gives intervals from the counts",
+            (rss / obs.len() as f64).sqrt(),
+            obs.cumulative().iter().fold(0.0f64, |m, v| m.max(v.abs()))
+        ));
+    }
     if opts.intervals {
         for (k, spec) in model.params().iter().enumerate() {
             for (which, end) in [("lower", ends[k].0), ("upper", ends[k].1)] {
                 match end {
+                    profile::End::Rough(_) if exact => {}
                     profile::End::Rough(_) => warnings.push(format!(
                         "{}: the {which} interval end is approximate: the profile likelihood \
                          jumps there instead of crossing the threshold smoothly (the data \
@@ -646,6 +673,7 @@ pub fn fit(obs: &Observations, model: ModelKind, opts: &FitOptions) -> Result<Fi
         &problem.inc,
         &fitted,
         model.params().len(),
+        problem.rss_floor,
     );
     Ok(Fit {
         model,
@@ -774,6 +802,7 @@ fn derived(model: ModelKind, th: &[f64], opts: &FitOptions) -> Vec<Derived> {
 #[cfg(test)]
 mod tests {
     use super::data::Kind;
+    use super::problem::rss_floor;
     use super::*;
     use crate::model::{Rcs, Sir};
 
@@ -874,6 +903,54 @@ mod tests {
             assert!((v[2] / 5000.0 - 1.0).abs() < 1e-5, "{objective:?}: {v:?}");
             assert!(f.gof.r_squared.unwrap() > 0.999_999);
         }
+    }
+
+    #[test]
+    fn least_squares_on_a_noise_free_curve_stops_at_the_models_accuracy() {
+        let obs = rcs_obs(1.8, 8.0, 5000.0, 0.25, 16.0);
+        let lsq = FitOptions {
+            objective: Objective::LeastSquares,
+            ..FitOptions::default()
+        };
+        let f = fit(&obs, ModelKind::Rcs, &lsq).unwrap();
+        // The floor ends the search: the optimiser meets its tolerances instead
+        // of chasing rounding to its evaluation budget.
+        assert!(f.converged, "{:?}", f.warnings);
+        assert_eq!(f.warnings.len(), 1, "{:?}", f.warnings);
+        assert!(
+            f.warnings[0].starts_with("the model reproduces the data to its numerical accuracy"),
+            "{:?}",
+            f.warnings
+        );
+        // The intervals hold the truth and are as narrow as the floor allows.
+        for (e, truth) in f.estimates.iter().zip([1.8, 8.0, 5000.0]) {
+            let (lo, hi) = (e.lower.unwrap(), e.upper.unwrap());
+            assert!(lo <= truth && truth <= hi, "{}: [{lo}, {hi}]", e.spec.name);
+            assert!((hi - lo) / truth < 1e-6, "{}: [{lo}, {hi}]", e.spec.name);
+        }
+        // The likelihood agrees with the objective (both floored).
+        let n = obs.len() as f64;
+        let ll = -0.5 * (f.gof.objective + n * ((2.0 * std::f64::consts::PI).ln() + 1.0));
+        assert!((f.gof.log_likelihood - ll).abs() < 1e-9 * ll.abs());
+        assert!(f.gof.objective >= n * (rss_floor(obs.cumulative()) / n).ln() - 1e-9);
+
+        // The same curve with counts rounded to whole hosts has noise: no warning.
+        let y: Vec<f64> = obs.cumulative().iter().map(|v| v.round()).collect();
+        let rounded = Observations::new(obs.times(), &y, Kind::Cumulative).unwrap();
+        let g = fit(&rounded, ModelKind::Rcs, &lsq).unwrap();
+        assert!(
+            g.warnings.iter().all(|w| !w.contains("numerical accuracy")),
+            "{:?}",
+            g.warnings
+        );
+        assert!(g.gof.rss > 100.0 * rss_floor(&y));
+    }
+
+    #[test]
+    fn the_rss_floor_scales_with_the_largest_count() {
+        // n (1e-9 · max |y|)²
+        assert_eq!(rss_floor(&[1.0, 2.0, 4.0, 8.0]), 4.0 * (8e-9f64).powi(2));
+        assert_eq!(rss_floor(&[0.0, 0.0]), f64::MIN_POSITIVE);
     }
 
     #[test]

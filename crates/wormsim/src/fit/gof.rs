@@ -53,7 +53,10 @@ pub struct Residuals {
 }
 
 /// Goodness of fit of the curve `c` (at the data times) to cumulative data `y`
-/// with increments `inc`, for a model with `k` parameters.
+/// with increments `inc`, for a model with `k` parameters; `rss_floor` is the
+/// least-squares objective's floor on the residual sum of squares
+/// ([`super::problem::Problem::rss_floor`]), so that the likelihood agrees with
+/// the objective.
 pub(crate) fn assess(
     objective: Objective,
     objective_value: f64,
@@ -61,6 +64,7 @@ pub(crate) fn assess(
     inc: &[f64],
     c: &[f64],
     k: usize,
+    rss_floor: f64,
 ) -> GoodnessOfFit {
     let n = y.len();
     let rss: f64 = y.iter().zip(c).map(|(a, b)| (a - b).powi(2)).sum();
@@ -98,7 +102,7 @@ pub(crate) fn assess(
         }
         Objective::LeastSquares => {
             let nf = n as f64;
-            let s2 = (rss / nf).max(f64::MIN_POSITIVE);
+            let s2 = rss.max(rss_floor).max(f64::MIN_POSITIVE) / nf;
             let ll = -0.5 * nf * ((2.0 * std::f64::consts::PI * s2).ln() + 1.0);
             GoodnessOfFit {
                 objective: objective_value,
@@ -194,7 +198,7 @@ mod tests {
     fn perfect_poisson_fit() {
         let y = [2.0, 5.0, 9.0];
         let inc = [2.0, 3.0, 4.0];
-        let g = assess(Objective::Poisson, 0.0, &y, &inc, &y, 1);
+        let g = assess(Objective::Poisson, 0.0, &y, &inc, &y, 1, f64::MIN_POSITIVE);
         assert!(g.deviance.unwrap().abs() < 1e-12);
         assert_eq!(g.pearson_chi2, Some(0.0));
         assert_eq!(g.rss, 0.0);

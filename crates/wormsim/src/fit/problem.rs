@@ -10,6 +10,11 @@ use std::cell::Cell;
 /// objective is `+∞`.
 pub(crate) const LOG_BOUND: f64 = 50.0;
 
+/// Relative accuracy of the model curves, the fits' solver tolerance: a
+/// least-squares residual variance below `(LSQ_RESOLUTION · max y)²` is the
+/// solver's rounding, not the data's noise ([`Problem::rss_floor`]).
+pub(crate) const LSQ_RESOLUTION: f64 = 1e-9;
+
 /// A fitting problem: data, model, objective.
 pub(crate) struct Problem<'a> {
     pub model: ModelKind,
@@ -21,6 +26,12 @@ pub(crate) struct Problem<'a> {
     pub tick: f64,
     pub space: f64,
     solver: Rk45,
+    /// The least-squares objective's floor on the residual sum of squares,
+    /// `n (LSQ_RESOLUTION · max y)²`: a curve that meets the data to the
+    /// model's own accuracy is as good as it gets. Without it, on data a model
+    /// reproduces exactly (a flat series, a noise-free curve), `n ln(RSS/n)`
+    /// falls without bound while the optimiser chases rounding.
+    pub rss_floor: f64,
     pub evaluations: Cell<usize>,
 }
 
@@ -34,7 +45,8 @@ impl<'a> Problem<'a> {
             inc: obs.increments(),
             tick: opts.aawp_tick_hours,
             space: opts.aawp_space,
-            solver: Rk45::new(1e-9, 1e-8)
+            rss_floor: rss_floor(obs.cumulative()),
+            solver: Rk45::new(LSQ_RESOLUTION, 1e-8)
                 .expect("valid tolerances")
                 .with_max_steps(10_000),
             evaluations: Cell::new(0),
@@ -142,7 +154,7 @@ impl<'a> Problem<'a> {
             Objective::LeastSquares => {
                 let n = c.len() as f64;
                 let rss: f64 = c.iter().zip(self.y).map(|(m, y)| (y - m).powi(2)).sum();
-                n * (rss.max(f64::MIN_POSITIVE) / n).ln()
+                n * (rss.max(self.rss_floor) / n).ln()
             }
         }
     }
@@ -160,6 +172,13 @@ impl<'a> Problem<'a> {
         }
         self.objective_theta(&self.to_natural(u))
     }
+}
+
+/// [`Problem::rss_floor`] for observed cumulative counts `y` (at least
+/// `f64::MIN_POSITIVE`).
+pub(crate) fn rss_floor(y: &[f64]) -> f64 {
+    let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    (y.len() as f64 * (LSQ_RESOLUTION * scale).powi(2)).max(f64::MIN_POSITIVE)
 }
 
 /// Expected count in interval `j` of a cumulative curve: `C[0]` (everything up to
