@@ -309,9 +309,9 @@ pub enum FitError {
     #[error("the series has no infections (every count is 0); there is no outbreak to fit")]
     NoInfections,
     /// The cumulative count is the same at every point: no new infections.
-    /// Least squares would fit it exactly, and its likelihood (with the
-    /// variance estimated from the residuals) grows without bound as the
-    /// residuals shrink to rounding, so there is no estimate to report.
+    /// Every model fits it exactly with no growth at all, so nothing about the
+    /// outbreak's rates can be estimated from it (least squares used to chase
+    /// the residuals down to rounding for minutes before this was refused).
     #[error(
         "the series does not grow: the cumulative count is {count} at all {points} points, so \
          there is no outbreak curve to fit; widen --from/--to to take in rows with new infections"
