@@ -121,8 +121,6 @@ impl queue::Keyed for Sched {
 /// The hot per-host fields.
 #[derive(Clone, Copy, Debug)]
 struct Host {
-    /// Per-thread scan rate [rate units].
-    tu: u64,
     /// Scanning weight now [rate units] ([`scanset`]).
     w: u64,
     /// Scanning threads awake, over all instances.
@@ -138,18 +136,94 @@ struct Host {
     /// [`General::reinfectable`]; [`NO_HOST`] if in neither (a pooled host
     /// is never reinfectable, so one field serves both).
     rpos: u32,
-    /// Scanning threads per instance, as an index into
-    /// [`General::thread_counts`].
-    tclass: u8,
+    /// Per-thread scan rate and scanning threads per instance, as an index
+    /// into [`General::classes`].
+    class: u8,
     state: HostState,
     /// Engine flags ([`flag`]).
     flags: u8,
     instances: u8,
 }
 
-// 40 bytes: the hot array of 10 million hosts is 400 MB (bench/RESULTS.md,
-// "Memory per host").
-const _: () = assert!(std::mem::size_of::<Host>() == 40);
+// 32 bytes: the hot array of 10 million hosts is 320 MB (bench/RESULTS.md,
+// "Memory per host" and "The host record in 32 bytes").
+const _: () = assert!(std::mem::size_of::<Host>() == 32);
+
+/// The hosts' per-thread scan rates [rate units] and scanning threads per
+/// instance, by class ([`Host::class`]). A scenario has few distinct pairs
+/// (one or two with a fixed scan rate), so a host keeps a one-byte class
+/// instead of an 8-byte rate. Where the pairs are more than 256 (a scan-rate
+/// distribution), the classes hold the thread counts alone and the rates
+/// stay per host in [`Classes::host_tu`].
+struct Classes {
+    /// Per-thread scan rate [rate units] (unused if `host_tu` is not empty)
+    /// and scanning threads per instance of each class.
+    pairs: Vec<(u64, u16)>,
+    /// Per-thread scan rate of each host [rate units], or empty if the
+    /// classes hold the rates.
+    host_tu: Vec<u64>,
+}
+
+/// Most classes a host's byte can name.
+const MAX_CLASSES: usize = 256;
+
+impl Classes {
+    /// The classes of hosts with per-thread rates `tu` and thread counts
+    /// `threads` (one each per host), and each host's class. Takes `tu`,
+    /// which becomes [`Classes::host_tu`] if the distinct pairs are too many.
+    fn new(tu: Vec<u64>, threads: &[u16]) -> Result<(Self, Vec<u8>), SetupError> {
+        let mut c = Classes {
+            pairs: Vec::new(),
+            host_tu: Vec::new(),
+        };
+        let mut class = Vec::with_capacity(threads.len());
+        let mut last = 0usize;
+        let mut by_pair = true;
+        for (&r, &k) in tu.iter().zip(threads) {
+            if c.pairs.get(last) == Some(&(r, k)) {
+                class.push(last as u8);
+                continue;
+            }
+            match c.pairs.iter().position(|&p| p == (r, k)) {
+                Some(j) => last = j,
+                None if c.pairs.len() < MAX_CLASSES => {
+                    c.pairs.push((r, k));
+                    last = c.pairs.len() - 1;
+                }
+                None => {
+                    by_pair = false;
+                    break;
+                }
+            }
+            class.push(last as u8);
+        }
+        if by_pair {
+            return Ok((c, class));
+        }
+        // Too many pairs: classes by thread count, rates per host.
+        c.pairs.clear();
+        class.clear();
+        for &k in threads {
+            let j = match c.pairs.iter().position(|&(_, x)| x == k) {
+                Some(j) => j,
+                None if c.pairs.len() < MAX_CLASSES => {
+                    c.pairs.push((0, k));
+                    c.pairs.len() - 1
+                }
+                None => {
+                    return Err(SetupError::Unsupported(
+                        "more than 256 distinct numbers of threads per worm instance (from a \
+                         checkpoint); the general engine keeps at most 256"
+                            .into(),
+                    ));
+                }
+            };
+            class.push(j as u8);
+        }
+        c.host_tu = tu;
+        Ok((c, class))
+    }
+}
 
 /// Per-host infection record (20 bytes: packed to 4-byte alignment, its
 /// fields are only ever copied, never borrowed).
@@ -235,6 +309,7 @@ impl Members {
     fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+    #[cfg(test)]
     fn items(&self) -> &[u32] {
         &self.items
     }
@@ -259,6 +334,101 @@ impl Members {
     #[inline]
     fn choose(&self, rng: &mut Rng) -> u32 {
         self.items[crate::rng::below(rng, self.items.len() as u32) as usize]
+    }
+}
+
+/// The susceptible and the infected sets in one array of a slot per host.
+///
+/// A host is in at most one of them, so together they never hold more than
+/// `n` hosts. The susceptible set fills the array from the front and the
+/// infected set from the back: the infected set's `k`-th member is in slot
+/// `n − 1 − k`. Each behaves exactly as a [`Members`] of its own (the same
+/// positions, the same member a draw picks), in 4 bytes per host instead of
+/// up to 8 (bench/RESULTS.md, "The host record in 32 bytes").
+#[derive(Clone, Debug, Default)]
+struct StateSets {
+    slots: Vec<u32>,
+    /// Members of the susceptible set, in `slots[..sus]`.
+    sus: u32,
+    /// Members of the infected set, in `slots[n - inf..]`.
+    inf: u32,
+}
+
+impl StateSets {
+    fn new(n: usize) -> Self {
+        StateSets {
+            // Zeroed: the pages are mapped when first written, so the back
+            // half's are resident only as far as the infected set reaches.
+            slots: vec![0; n],
+            sus: 0,
+            inf: 0,
+        }
+    }
+    /// Slot of member `k` of the set (`infected`: the back one).
+    #[inline]
+    fn slot(&self, infected: bool, k: usize) -> usize {
+        if infected {
+            self.slots.len() - 1 - k
+        } else {
+            k
+        }
+    }
+    #[inline]
+    fn len(&self, infected: bool) -> usize {
+        (if infected { self.inf } else { self.sus }) as usize
+    }
+    /// Member `k` of the set.
+    #[inline]
+    fn get(&self, infected: bool, k: usize) -> u32 {
+        self.slots[self.slot(infected, k)]
+    }
+    /// The members of the set, in position order.
+    fn iter(&self, infected: bool) -> impl Iterator<Item = u32> + '_ {
+        (0..self.len(infected)).map(move |k| self.get(infected, k))
+    }
+    /// Add `h`; returns its position.
+    #[inline]
+    fn push(&mut self, infected: bool, h: u32) -> u32 {
+        assert!(
+            self.len(false) + self.len(true) < self.slots.len(),
+            "a host is in at most one of the susceptible and infected sets"
+        );
+        let k = self.len(infected);
+        let slot = self.slot(infected, k);
+        self.slots[slot] = h;
+        if infected {
+            self.inf += 1;
+        } else {
+            self.sus += 1;
+        }
+        k as u32
+    }
+    /// Remove the member at `pos`; returns the host moved into `pos`, if any.
+    #[inline]
+    fn swap_remove(&mut self, infected: bool, pos: u32) -> Option<u32> {
+        let len = self.len(infected);
+        assert!(len > 0, "remove from a non-empty set");
+        let last = self.get(infected, len - 1);
+        if infected {
+            self.inf -= 1;
+        } else {
+            self.sus -= 1;
+        }
+        let pos = pos as usize;
+        if pos < len - 1 {
+            let slot = self.slot(infected, pos);
+            self.slots[slot] = last;
+            Some(last)
+        } else {
+            None
+        }
+    }
+    #[inline]
+    fn choose(&self, infected: bool, rng: &mut Rng) -> u32 {
+        self.get(
+            infected,
+            crate::rng::below(rng, self.len(infected) as u32) as usize,
+        )
     }
 }
 
@@ -311,9 +481,9 @@ pub struct General {
     order: Vec<u32>,
     /// The scanning hosts by weight, for drawing infectors.
     scan: scanset::ScanSet,
-    /// Susceptible hosts (uniform scanning only; the other models keep their own).
-    susceptible: Members,
-    infected: Members,
+    /// Susceptible hosts (uniform scanning only; the other models keep their
+    /// own) and infected hosts.
+    states: StateSets,
     /// Infected hosts that another probe would give one more instance.
     reinfectable: Members,
     /// Sum of the weights of reinfectable hosts (to leave self-probes out).
@@ -339,8 +509,8 @@ pub struct General {
     next_patch: usize,
     /// For a checkpoint: the download times of the queued installs.
     patch_replay: Box<PatchReplay>,
-    /// The distinct numbers of scanning threads per instance ([`Host::tclass`]).
-    thread_counts: Vec<u16>,
+    /// The hosts' scan rates and thread counts by class ([`Host::class`]).
+    classes: Classes,
     heap: queue::Queue<Sched>,
     seq: u64,
     breaks: Vec<(SimTime, Break)>,
@@ -509,39 +679,22 @@ impl General {
         // The per-host scan rates and thread counts move into the host
         // records; the setup keeps its trait bits (one byte per host, read
         // where the host record may not be in cache).
-        let mut thread_counts: Vec<u16> = Vec::new();
-        let mut h = Vec::with_capacity(n);
-        for (&tu, &threads) in setup.thread_units.iter().zip(&setup.threads) {
-            let c = match thread_counts.iter().position(|&x| x == threads) {
-                Some(c) => c,
-                None => {
-                    thread_counts.push(threads);
-                    thread_counts.len() - 1
-                }
-            };
-            let tclass = u8::try_from(c).map_err(|_| {
-                SetupError::Unsupported(
-                    "more than 256 distinct numbers of threads per worm instance (from a \
-                     checkpoint); the general engine keeps at most 256"
-                        .into(),
-                )
-            })?;
-            h.push(Host {
-                tu,
-                w: 0,
-                awake: 0,
-                epoch: 0,
-                spos: 0,
-                ipos: NO_HOST,
-                rpos: NO_HOST,
-                tclass,
-                state: HostState::Susceptible,
-                flags: 0,
-                instances: 0,
-            });
-        }
-        setup.thread_units = Vec::new();
+        let (classes, class) =
+            Classes::new(std::mem::take(&mut setup.thread_units), &setup.threads)?;
         setup.threads = Vec::new();
+        let mut h = Vec::with_capacity(n);
+        h.extend(class.into_iter().map(|class| Host {
+            w: 0,
+            awake: 0,
+            epoch: 0,
+            spos: 0,
+            ipos: NO_HOST,
+            rpos: NO_HOST,
+            class,
+            state: HostState::Susceptible,
+            flags: 0,
+            instances: 0,
+        }));
         let mut g = General {
             n,
             h,
@@ -555,8 +708,7 @@ impl General {
             ],
             order: Vec::new(),
             scan: scanset::ScanSet::new(),
-            susceptible: Members::default(),
-            infected: Members::default(),
+            states: StateSets::new(n),
             reinfectable: Members::default(),
             reinfectable_weight: 0,
             crashed: Members::default(),
@@ -570,7 +722,7 @@ impl General {
             patch_queue,
             next_patch: 0,
             patch_replay,
-            thread_counts,
+            classes,
             heap: queue::Queue::new(),
             seq: 0,
             breaks,
@@ -624,13 +776,23 @@ impl General {
     /// Scanning threads per instance of host `i`.
     #[inline]
     fn threads(&self, i: usize) -> u32 {
-        self.thread_counts[self.h[i].tclass as usize] as u32
+        self.classes.pairs[self.h[i].class as usize].1 as u32
+    }
+
+    /// Per-thread scan rate of host `i` [rate units].
+    #[inline]
+    fn tu(&self, i: usize) -> u64 {
+        if self.classes.host_tu.is_empty() {
+            self.classes.pairs[self.h[i].class as usize].0
+        } else {
+            self.classes.host_tu[i]
+        }
     }
 
     /// Rate of one instance on host `i` with every thread awake [rate units].
     #[inline]
     fn instance_units(&self, i: usize) -> u64 {
-        self.h[i].tu * self.threads(i) as u64
+        self.tu(i) * self.threads(i) as u64
     }
 
     /// Trait bits of `h` ([`trait_bit`]).
@@ -709,7 +871,7 @@ impl General {
         {
             return 0;
         }
-        let w = self.h[i].tu * self.h[i].awake as u64;
+        let w = self.tu(i) * self.h[i].awake as u64;
         let w = match self.ceiling(h) {
             Some(cap) => w.min(cap),
             None => w,
@@ -739,11 +901,12 @@ impl General {
         // CRv1's runners share the host's (possibly capped) rate by awake
         // threads: their speeds change with the host's instances and threads
         // even when its total weight does not.
+        let tu = self.tu(h as usize) as f64;
         if let Model::Sequence(r) = &mut self.model {
             let t = self.t.secs();
-            let raw = self.h[h as usize].tu as f64 * self.h[h as usize].awake as f64;
+            let raw = tu * self.h[h as usize].awake as f64;
             let scale = if raw > 0.0 { new as f64 / raw } else { 0.0 };
-            let per_thread = self.h[h as usize].tu as f64 * scale;
+            let per_thread = tu * scale;
             for (when, id, version) in r.host_speed_changed(h, t, per_thread) {
                 self.seq += 1;
                 let epoch = self.h[h as usize].epoch;
@@ -814,7 +977,7 @@ impl General {
     fn congestion(&self) -> f64 {
         match self.cfg.congestion {
             Congestion::None => 1.0,
-            Congestion::Zou { eta } => (1.0 - self.infected.len() as f64 / self.n.max(1) as f64)
+            Congestion::Zou { eta } => (1.0 - self.states.len(true) as f64 / self.n.max(1) as f64)
                 .max(0.0)
                 .powf(eta),
             Congestion::Capacity { probes_per_s } => {
@@ -825,7 +988,7 @@ impl General {
 
     fn susceptible_count(&self) -> usize {
         match &self.model {
-            Model::Uniform => self.susceptible.len(),
+            Model::Uniform => self.states.len(false),
             Model::Local(l) => l.susceptible_count() as usize,
             Model::Sequence(r) => r.susceptible_count(),
             Model::Subset(m) => m.susceptible_count(),
@@ -837,7 +1000,7 @@ impl General {
     fn probe_channels(&self, f: f64) -> (f64, f64) {
         let w = self.scan.total() as f64;
         let a_inf = match &self.model {
-            Model::Uniform => f * w * self.susceptible.len() as f64 / self.cfg.omega,
+            Model::Uniform => f * w * self.states.len(false) as f64 / self.cfg.omega,
             Model::Local(l) => f * l.infection_rate_units(w),
             Model::Subset(m) => f * m.infection_rate_units(),
             Model::Sequence(_) | Model::Permutation(_) => 0.0,
@@ -863,7 +1026,7 @@ impl General {
     fn view_with(&self, f: f64, a_inf: f64, a_re: f64) -> View {
         View {
             susceptible: self.susceptible_count() as u32,
-            infected: self.infected.len() as u32,
+            infected: self.states.len(true) as u32,
             patched: self.n_patched,
             crashed: self.crashed.len() as u32,
             ever_infected: self.ever,
@@ -887,12 +1050,23 @@ impl General {
 
     // ----- host sets ----------------------------------------------------
 
-    fn members(&mut self, set: SetId) -> &mut Members {
+    /// Add `h` to `set`; returns its position.
+    fn set_push(&mut self, set: SetId, h: u32) -> u32 {
         match set {
-            SetId::Susceptible => &mut self.susceptible,
-            SetId::Infected => &mut self.infected,
-            SetId::Crashed => &mut self.crashed,
-            SetId::Reinfectable => &mut self.reinfectable,
+            SetId::Susceptible => self.states.push(false, h),
+            SetId::Infected => self.states.push(true, h),
+            SetId::Crashed => self.crashed.push(h),
+            SetId::Reinfectable => self.reinfectable.push(h),
+        }
+    }
+
+    /// Remove the member of `set` at `pos`; returns the host moved into `pos`.
+    fn set_swap_remove(&mut self, set: SetId, pos: u32) -> Option<u32> {
+        match set {
+            SetId::Susceptible => self.states.swap_remove(false, pos),
+            SetId::Infected => self.states.swap_remove(true, pos),
+            SetId::Crashed => self.crashed.swap_remove(pos),
+            SetId::Reinfectable => self.reinfectable.swap_remove(pos),
         }
     }
 
@@ -909,7 +1083,7 @@ impl General {
     /// Add `h` to `set` (a host is in at most one of the state sets).
     fn join(&mut self, set: SetId, h: u32) {
         debug_assert_eq!(*self.pos_mut(set, h), NO_HOST);
-        let p = self.members(set).push(h);
+        let p = self.set_push(set, h);
         *self.pos_mut(set, h) = p;
     }
 
@@ -917,7 +1091,7 @@ impl General {
     fn leave(&mut self, set: SetId, h: u32) {
         let p = std::mem::replace(self.pos_mut(set, h), NO_HOST);
         debug_assert_ne!(p, NO_HOST);
-        if let Some(moved) = self.members(set).swap_remove(p) {
+        if let Some(moved) = self.set_swap_remove(set, p) {
             *self.pos_mut(set, moved) = p;
         }
     }
@@ -948,7 +1122,7 @@ impl General {
 
     /// Whether runners may exist yet (none before the first infection).
     fn started_runs(&self) -> bool {
-        !self.infected.is_empty()
+        self.states.len(true) > 0
     }
 
     fn remove_susceptible(&mut self, h: u32) {
@@ -1032,9 +1206,9 @@ impl General {
 
     /// Whether `h`'s awake threads already reach its weight ceiling.
     fn at_ceiling(&self, h: u32) -> bool {
-        let x = &self.h[h as usize];
+        let i = h as usize;
         self.ceiling(h)
-            .is_some_and(|cap| x.tu * x.awake as u64 >= cap)
+            .is_some_and(|cap| self.tu(i) * self.h[i].awake as u64 >= cap)
     }
 
     /// Pool `h` if it may be: it leaves the re-infection channel (if in it) and
@@ -1753,7 +1927,7 @@ impl General {
         let f = self.congestion();
         let (a_inf, a_re) = self.probe_channels(f);
         let view = self.view_with(f, a_inf, a_re);
-        let a_reb = self.reboot_rate * self.infected.len() as f64;
+        let a_reb = self.reboot_rate * self.states.len(true) as f64;
         let a_rec = self.cfg.crash_recovery * self.crashed.len() as f64;
         // The pooled hosts' clocks: A at rate f·W/(Ω·u), B at f/(Ω·u).
         let (ra, rb) = if self.pooling {
@@ -1807,7 +1981,7 @@ impl General {
                 }
                 2 => {
                     self.reb.fired();
-                    let h = self.infected.choose(&mut self.reb.rng);
+                    let h = self.states.choose(true, &mut self.reb.rng);
                     self.counters.reboots += 1;
                     self.clear(h, Clear::Reboot, HostState::Susceptible, obs);
                 }
@@ -1855,10 +2029,8 @@ impl General {
                     // enters the phase while its record is in cache.
                     let done = self.pool_enter_phase(phase, obs);
                     let mut hosts: Vec<u32> = self
-                        .infected
-                        .items()
-                        .iter()
-                        .copied()
+                        .states
+                        .iter(true)
                         .filter(|&h| {
                             !self.wrong_clock(h)
                                 && done
@@ -1886,10 +2058,8 @@ impl General {
                     }
                     self.group_dead = true;
                     let hosts: Vec<u32> = self
-                        .infected
-                        .items()
-                        .iter()
-                        .copied()
+                        .states
+                        .iter(true)
                         .filter(|&h| !self.wrong_clock(h))
                         .collect();
                     for h in hosts {
@@ -1928,7 +2098,7 @@ impl General {
 
     fn fire_infection<O: Observer>(&mut self, obs: &mut O) {
         let (target, by) = match &self.model {
-            Model::Uniform => (self.susceptible.choose(&mut self.inf.rng), NO_HOST),
+            Model::Uniform => (self.states.choose(false, &mut self.inf.rng), NO_HOST),
             Model::Local(l) => {
                 let (hosts, scan) = (&self.h, &self.scan);
                 l.choose(
@@ -2199,7 +2369,7 @@ impl General {
                     state: self.h[i].state,
                     instances: self.h[i].instances,
                     awake: self.h[i].awake,
-                    thread_units: self.h[i].tu,
+                    thread_units: self.tu(i),
                     threads: self.threads(i) as u16,
                     traits: self.traits(h),
                     clock_offset: self.setup.clock_offset(h),
@@ -2285,5 +2455,114 @@ rate = 48
         );
         // Without the drop the peak was 1,881,088 entries here.
         assert!(peak <= bound + r.slots(), "peak heap {peak}, bound {bound}");
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+    use crate::rng::Streams;
+
+    /// A fixed scan rate gives one class per thread count, and the host
+    /// records name the class holding their rate and threads.
+    #[test]
+    fn classes_by_pair_hold_each_hosts_rate_and_threads() {
+        let tu = vec![7, 7, 7, 9, 7];
+        let threads = [100, 300, 100, 100, 300];
+        let (c, class) = Classes::new(tu.clone(), &threads).expect("few classes");
+        assert!(c.host_tu.is_empty());
+        assert_eq!(c.pairs.len(), 3);
+        for i in 0..tu.len() {
+            assert_eq!(c.pairs[class[i] as usize], (tu[i], threads[i]));
+        }
+    }
+
+    /// More than 256 distinct rates (a scan-rate distribution): the rates stay
+    /// per host, and the classes hold the thread counts alone.
+    #[test]
+    fn classes_keep_rates_per_host_beyond_256_pairs() {
+        let n = 1000;
+        let tu: Vec<u64> = (0..n).map(|i| 1000 + i as u64).collect();
+        let threads: Vec<u16> = (0..n).map(|i| if i % 3 == 0 { 300 } else { 100 }).collect();
+        let (c, class) = Classes::new(tu.clone(), &threads).expect("two thread counts");
+        assert_eq!(c.host_tu, tu);
+        assert_eq!(c.pairs.len(), 2);
+        for i in 0..n {
+            assert_eq!(c.pairs[class[i] as usize].1, threads[i]);
+        }
+        // Exactly 256 pairs still fit in the byte.
+        let tu: Vec<u64> = (0..256).collect();
+        let (c, class) = Classes::new(tu.clone(), &[100; 256]).expect("256 pairs");
+        assert!(c.host_tu.is_empty());
+        assert_eq!(class[255], 255);
+        // Too many thread counts, as from a checkpoint, is an error, not a panic.
+        let many: Vec<u16> = (0..300).collect();
+        assert!(matches!(
+            Classes::new(vec![1; 300], &many),
+            Err(SetupError::Unsupported(_))
+        ));
+    }
+
+    /// The shared array against two independent [`Members`] sets (the layout
+    /// it replaced), under random joins, leaves and draws that keep a host in
+    /// at most one set, until the array is full: the same positions, the same
+    /// moved hosts, the same members in the same order, the same draws.
+    #[test]
+    fn state_sets_behave_as_two_separate_sets() {
+        let n = 500usize;
+        let streams = Streams::new(11, 0);
+        let mut rng = streams.stream("ops");
+        let (mut rng_a, mut rng_b) = (streams.stream("draw"), streams.stream("draw"));
+        let mut shared = StateSets::new(n);
+        let mut sets = [Members::default(), Members::default()];
+        // Which set each host is in (0 susceptible, 1 infected, 2 neither),
+        // and its position there.
+        let mut in_set = vec![2usize; n];
+        let mut pos = vec![NO_HOST; n];
+        let mut full = 0;
+        // First every host joins (in a scrambled order), so the array fills;
+        // then random joins and leaves.
+        for step in 0..n + 20_000 {
+            let h = if step < n {
+                (step * 7919 % n) as u32
+            } else {
+                crate::rng::below(&mut rng, n as u32)
+            };
+            let hi = h as usize;
+            if in_set[hi] == 2 {
+                let side = crate::rng::below(&mut rng, 2) as usize;
+                let p = shared.push(side == 1, h);
+                assert_eq!(p, sets[side].push(h));
+                in_set[hi] = side;
+                pos[hi] = p;
+            } else {
+                let side = in_set[hi];
+                let moved = shared.swap_remove(side == 1, pos[hi]);
+                assert_eq!(moved, sets[side].swap_remove(pos[hi]));
+                if let Some(m) = moved {
+                    pos[m as usize] = pos[hi];
+                }
+                in_set[hi] = 2;
+                pos[hi] = NO_HOST;
+            }
+            for (side, set) in sets.iter().enumerate() {
+                assert_eq!(shared.len(side == 1), set.len());
+                if !set.is_empty() {
+                    assert_eq!(shared.choose(side == 1, &mut rng_a), set.choose(&mut rng_b));
+                }
+            }
+            if shared.len(false) + shared.len(true) == n {
+                full += 1;
+            }
+        }
+        for (side, set) in sets.iter().enumerate() {
+            assert_eq!(shared.iter(side == 1).collect::<Vec<_>>(), set.items());
+        }
+        assert_eq!(
+            pos.iter().filter(|&&p| p != NO_HOST).count(),
+            shared.len(false) + shared.len(true)
+        );
+        // The walk reached a full array (every slot used) and went on.
+        assert!(full > 0, "the walk never filled the array");
     }
 }

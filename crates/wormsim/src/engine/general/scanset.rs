@@ -158,14 +158,13 @@ mod tests {
     fn hosts(n: usize) -> Vec<Host> {
         (0..n)
             .map(|_| Host {
-                tu: 1,
                 w: 0,
                 awake: 0,
                 epoch: 0,
                 spos: 0,
                 ipos: crate::engine::NO_HOST,
                 rpos: crate::engine::NO_HOST,
-                tclass: 0,
+                class: 0,
                 state: HostState::Susceptible,
                 flags: 0,
                 instances: 0,

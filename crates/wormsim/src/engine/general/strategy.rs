@@ -289,7 +289,7 @@ impl General {
             Switch::Content => self.ext.cont.content_on = true,
             Switch::Egress => self.ext.cont.egress_on = true,
         }
-        let hosts: Vec<u32> = self.infected.items().to_vec();
+        let hosts: Vec<u32> = self.states.iter(true).collect();
         for h in hosts {
             self.refresh_weight(h, obs);
         }
