@@ -706,7 +706,7 @@ impl General {
                 };
                 n
             ],
-            order: Vec::new(),
+            order: Vec::with_capacity(n),
             scan: scanset::ScanSet::new(),
             states: StateSets::new(n),
             reinfectable: Members::default(),
