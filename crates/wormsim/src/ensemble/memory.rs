@@ -6,7 +6,7 @@
 //! in_flight = hosts · PER_HOST + reference + series
 //! ```
 //! - `PER_HOST` [bytes/host] covers one engine instance at its peak: the population
-//!   and scan rates, the 40-byte host records, first-infection time and infector,
+//!   and scan rates, the 32-byte host records, first-infection time and infector,
 //!   the index sets of the general engine, the per-host clock heap
 //!   (calendar phases, wake lags, lifetimes), the pre-drawn patch queue, the flood
 //!   meter's per-host state and the copies made when the run is summarised.
