@@ -12,13 +12,16 @@
 //! - `presets`: run time and events/s of every built-in preset, with the
 //!   ratio to the well-mixed SI through the general engine.
 //! - `memory N`: peak resident memory per vulnerable host for an N-host scenario
-//!   with patching and reboots (general engine), measured in a child process,
+//!   with patching and reboots (general engine), measured in a child process
+//!   above its peak after a 1,000-host run of the same scenario,
 //!   with the peak per host after setup, after the run and after the engine
 //!   hands over its per-host records (`Simulation::into_hosts`, as `wormsim
-//!   run` does without `--hosts`).
+//!   run` does without `--hosts`); once keeping what the outputs need (as
+//!   `wormsim run`, `Keep::Outputs`) and once what a checkpoint needs too (as
+//!   `wormsim run --save-checkpoint`, `Keep::Checkpoint`).
 
 use std::time::Instant;
-use wormsim::engine::{EngineChoice, Simulation};
+use wormsim::engine::{EngineChoice, Keep, Simulation};
 use wormsim::ensemble::{Run, run_simulation};
 use wormsim::observe::Series;
 use wormsim::preset;
@@ -164,7 +167,8 @@ fn preset_time(reps: usize) {
         // flood meter, the summary), through the library's own run path.
         let t0 = Instant::now();
         let s = preset::load("codered-v2-2001-07-19").expect("preset");
-        let sim = Simulation::new(&s, s.seed, 0, EngineChoice::Auto).expect("setup");
+        let sim =
+            Simulation::with_keep(&s, s.seed, 0, EngineChoice::Auto, Keep::Outputs).expect("setup");
         let t1 = Instant::now();
         let Run {
             summary: sum,
@@ -267,13 +271,21 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn memory_child(hosts: u32) {
+fn memory_child(hosts: u32, keep: Keep) {
+    let extra = "[defense.patch]\nrate = 0.1\n[defense.reboot]\nrate = 0.1\n";
+    // The baseline is taken after a 1,000-host run of the same scenario, so
+    // it holds the code the run executes (1.2 MiB of the binary's text is
+    // read in as it first runs: 3.3 bytes per host at 360,000 hosts) and the
+    // engine's fixed structures; what is above it grows with the hosts.
+    {
+        let s = si_scenario(extra, 1_000);
+        let mut sim = Simulation::with_keep(&s, 1, 0, EngineChoice::Auto, keep).expect("setup");
+        sim.run(&mut Series::new(s.start, s.end, s.output.bin));
+        drop(sim.into_hosts());
+    }
     let base = vm_hwm_kib();
-    let s = si_scenario(
-        "[defense.patch]\nrate = 0.1\n[defense.reboot]\nrate = 0.1\n",
-        hosts,
-    );
-    let mut sim = Simulation::new(&s, 1, 0, EngineChoice::Auto).expect("setup");
+    let s = si_scenario(extra, hosts);
+    let mut sim = Simulation::with_keep(&s, 1, 0, EngineChoice::Auto, keep).expect("setup");
     let after_setup = vm_hwm_kib();
     let mut series = Series::new(s.start, s.end, s.output.bin);
     sim.run(&mut series);
@@ -294,9 +306,18 @@ fn memory_child(hosts: u32) {
 }
 
 fn memory(hosts: u32) {
+    memory_kept(hosts, Keep::Outputs);
+    memory_kept(hosts, Keep::Checkpoint);
+}
+
+fn memory_kept(hosts: u32, keep: Keep) {
     let exe = std::env::current_exe().expect("current exe");
+    let arg = match keep {
+        Keep::Outputs => "outputs",
+        Keep::Checkpoint => "checkpoint",
+    };
     let out = std::process::Command::new(exe)
-        .args(["memory-child", &hosts.to_string()])
+        .args(["memory-child", &hosts.to_string(), arg])
         .output()
         .expect("run child");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -313,8 +334,13 @@ fn memory(hosts: u32) {
     }
     let per = |kib: u64| (kib - f[1]) as f64 * 1024.0 / hosts as f64;
     let per_host = per(f[2]);
+    let what = match keep {
+        Keep::Outputs => "what the outputs need (as `wormsim run`)",
+        Keep::Checkpoint => "what a checkpoint needs too (as `wormsim run --save-checkpoint`)",
+    };
     println!(
-        "memory: {hosts} hosts, patch + reboot (general engine), full run with per-host records: \
+        "memory: {hosts} hosts, patch + reboot (general engine), full run with per-host records, \
+         keeping {what}: \
          peak RSS {:.1} MiB, {per_host:.1} bytes per host above the {:.1} MiB baseline \
          (peak per host: {:.1} after setup, {:.1} after the run, {per_host:.1} after taking the per-host records)",
         f[2] as f64 / 1024.0,
@@ -330,7 +356,14 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     match args.first().map(String::as_str) {
-        Some("memory-child") => memory_child(args[1].parse().expect("host count")),
+        Some("memory-child") => memory_child(
+            args[1].parse().expect("host count"),
+            if args.get(2).map(String::as_str) == Some("checkpoint") {
+                Keep::Checkpoint
+            } else {
+                Keep::Outputs
+            },
+        ),
         Some("speed") => speed(9),
         Some("preset") => preset_time(9),
         Some("presets") => presets(3),

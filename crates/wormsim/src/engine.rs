@@ -634,10 +634,28 @@ pub struct Counters {
     pub events: u64,
 }
 
+// One per simulation, never in a collection: its size costs nothing, while a
+// box would add an indirection to every step.
+#[allow(clippy::large_enum_variant)]
 enum Engine {
     Fast(fast::FastSi),
     General(general::General),
     Reference(reference::Reference),
+}
+
+/// What a run keeps beyond what its outputs need.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// Also what a checkpoint needs ([`Simulation::checkpoint`]): the start
+    /// of each host's current infection, 8 bytes per host, which nothing in
+    /// a run reads (a later scenario restores lifetimes and defacements from
+    /// it).
+    #[default]
+    Checkpoint,
+    /// Only what the outputs need (series, summary, per-host records):
+    /// [`Simulation::checkpoint`] then fails. What `wormsim run` without
+    /// `--save-checkpoint`, ensembles and sweeps use.
+    Outputs,
 }
 
 /// A running simulation of one scenario replicate.
@@ -669,7 +687,8 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// Set up replicate `replicate` of `scenario` with base seed `seed`.
+    /// Set up replicate `replicate` of `scenario` with base seed `seed`,
+    /// keeping what a checkpoint needs ([`Keep::Checkpoint`]).
     ///
     /// # Errors
     /// [`SetupError`].
@@ -678,6 +697,22 @@ impl Simulation {
         seed: u64,
         replicate: u64,
         choice: EngineChoice,
+    ) -> Result<Self, SetupError> {
+        Self::with_keep(scenario, seed, replicate, choice, Keep::Checkpoint)
+    }
+
+    /// [`Simulation::new`], keeping `keep`. The run and its outputs are the
+    /// same either way; [`Keep::Outputs`] takes 8 bytes per host less in the
+    /// general engine, and its run cannot be saved as a checkpoint.
+    ///
+    /// # Errors
+    /// [`SetupError`].
+    pub fn with_keep(
+        scenario: &Scenario,
+        seed: u64,
+        replicate: u64,
+        choice: EngineChoice,
+        keep: Keep,
     ) -> Result<Self, SetupError> {
         let streams = Streams::new(seed, replicate);
         let setup = Setup::new(scenario, &streams)?;
@@ -691,11 +726,13 @@ impl Simulation {
                 Engine::Reference(reference::Reference::new(scenario, setup, &streams))
             }
             EngineChoice::General => {
-                Engine::General(general::General::new(scenario, setup, &streams)?)
+                Engine::General(general::General::new(scenario, setup, &streams, keep)?)
             }
             EngineChoice::Auto => match Plan::select(scenario) {
                 Plan::FastSi => Engine::Fast(fast::FastSi::new(scenario, setup, &streams)),
-                Plan::General => Engine::General(general::General::new(scenario, setup, &streams)?),
+                Plan::General => {
+                    Engine::General(general::General::new(scenario, setup, &streams, keep)?)
+                }
             },
         };
         Ok(Simulation {

@@ -48,7 +48,7 @@ pub mod quantile;
 pub mod runner;
 pub mod table;
 
-use crate::engine::{EngineChoice, SetupError, Simulation};
+use crate::engine::{EngineChoice, Keep, SetupError, Simulation};
 use crate::observe::Series;
 use crate::rng::{Streams, stream};
 use crate::scenario::Scenario;
@@ -75,7 +75,7 @@ pub fn run_replicate(
     replicate: u64,
     choice: EngineChoice,
 ) -> Result<Run, SetupError> {
-    let sim = Simulation::new(scenario, seed, replicate, choice)?;
+    let sim = Simulation::with_keep(scenario, seed, replicate, choice, Keep::Outputs)?;
     Ok(run_simulation(scenario, seed, replicate, sim))
 }
 

@@ -31,7 +31,7 @@
 //! assert!(matches!(check.rule, Rule::Median { .. }));
 //! ```
 
-use crate::engine::{EngineChoice, Event, Observer, SetupError, Simulation, View};
+use crate::engine::{EngineChoice, Event, Keep, Observer, SetupError, Simulation, View};
 use crate::ensemble::{quantile, runner};
 use crate::fit::data::{Kind, Observations};
 use crate::fit::{FitOptions, ModelKind, fit};
@@ -215,7 +215,8 @@ pub fn measure_replicate(
     check_scenario(scenario)?;
     let stop = calendar_stop();
     let filter_at = scenario.flood.filter_at.expect("checked");
-    let mut sim = Simulation::new(scenario, seed, replicate, EngineChoice::Auto)?;
+    let mut sim =
+        Simulation::with_keep(scenario, seed, replicate, EngineChoice::Auto, Keep::Outputs)?;
     let n = sim.population().len();
     let mut undefended = scenario.clone();
     undefended.flood.move_at = None;

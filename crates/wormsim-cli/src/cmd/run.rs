@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wormsim::checkpoint::Checkpoint;
-use wormsim::engine::{EngineChoice, Simulation};
+use wormsim::engine::{EngineChoice, Keep, Simulation};
 use wormsim::observe::Series;
 use wormsim::observe::flood::FloodMeter;
 use wormsim::observe::telescope::Telescopes;
@@ -52,7 +52,13 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     // Setup errors (population, seeds, what the chosen engine models) name
     // their key; the scenario file is named here.
-    let mut sim = Simulation::new(&scenario, seed, 0, choice)
+    // What a checkpoint needs is kept only for one.
+    let keep = if a.save_checkpoint.is_some() {
+        Keep::Checkpoint
+    } else {
+        Keep::Outputs
+    };
+    let mut sim = Simulation::with_keep(&scenario, seed, 0, choice, keep)
         .map_err(|e| super::setup_error(&scenario, e))?;
     let mut series = Series::for_scenario(&scenario);
     let mut flood = FloodMeter::for_scenario(&scenario, sim.population().len());

@@ -7,7 +7,7 @@ use crate::{preflight, progress, units};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use wormsim::engine::{EngineChoice, SetupError, Simulation};
+use wormsim::engine::{EngineChoice, Keep, SetupError, Simulation};
 use wormsim::ensemble::{Record, memory, run_replicate, runner};
 use wormsim::scenario::Scenario;
 use wormsim::sweep::{Shard, Sweep};
@@ -123,8 +123,14 @@ pub fn set_up_points(sweep: &Sweep, todo: &[u64]) -> anyhow::Result<()> {
         }
         last = Some(point);
         let scenario = sweep.scenario(point).map_err(|e| input(e.to_string()))?;
-        Simulation::new(&scenario, sweep.seed, replicate, EngineChoice::Auto)
-            .map_err(|e| point_error(sweep, point, e))?;
+        Simulation::with_keep(
+            &scenario,
+            sweep.seed,
+            replicate,
+            EngineChoice::Auto,
+            Keep::Outputs,
+        )
+        .map_err(|e| point_error(sweep, point, e))?;
     }
     Ok(())
 }

@@ -43,8 +43,8 @@ mod subset;
 mod wake;
 
 use super::{
-    Clear, Counters, Event, HostRecords, HostState, NO_HOST, Observer, RATE_UNITS_PER_PROBE, Setup,
-    SetupError, View, exp1, trait_bit,
+    Clear, Counters, Event, HostRecords, HostState, Keep, NO_HOST, Observer, RATE_UNITS_PER_PROBE,
+    Setup, SetupError, View, exp1, trait_bit,
 };
 use crate::calendar::Phase;
 use crate::checkpoint::{Checkpoint, HostSnapshot};
@@ -225,20 +225,20 @@ impl Classes {
     }
 }
 
-/// Per-host infection record (20 bytes: packed to 4-byte alignment, its
-/// fields are only ever copied, never borrowed).
+/// Per-host infection record (12 bytes: packed to 4-byte alignment, its
+/// fields are only ever copied, never borrowed). The start of the current
+/// infection, which only a checkpoint reads, is kept apart
+/// ([`General::starts`]).
 #[derive(Clone, Copy, Debug)]
 #[repr(C, packed(4))]
 struct Record {
     /// First infection time [s], NaN if never.
     first_at: f64,
-    /// Start of the current (or last) infection [s], NaN if never.
-    infected_at: f64,
     /// First infector, [`NO_HOST`] for a seed or never.
     first_by: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Record>() == 20);
+const _: () = assert!(std::mem::size_of::<Record>() == 12);
 
 /// A patch install: time [s] and host (12 bytes, packed like [`Record`]).
 /// The download time is not kept: a checkpoint replays it ([`PatchReplay`]).
@@ -298,9 +298,39 @@ impl Channel {
 #[derive(Clone, Debug, Default)]
 struct Members {
     items: Vec<u32>,
+    /// The most members the set can have (the host count), 0 if unknown:
+    /// see [`reserve_for_push`].
+    limit: u32,
+}
+
+/// Members past which a set that must grow reserves room for all it can
+/// hold instead of doubling (64 Ki, 256 KiB of `u32`).
+const GROW_TO_LIMIT: usize = 1 << 16;
+
+/// Make room in `v` for one more element, as `Vec::push` would, except that
+/// once the vector holds [`GROW_TO_LIMIT`] elements it reserves room for
+/// `limit` at once. Doubling a large vector leaves each smaller block behind:
+/// freed, but still resident in the allocator's heap, or copied beside the
+/// new one. A reservation made once costs only address space, since Linux
+/// makes a page resident only when it is first written. At 10 million hosts
+/// this took 3.8 bytes per host off the peak (bench/RESULTS.md, "A set's
+/// growth, and the infection start times only where a checkpoint needs
+/// them").
+#[inline]
+fn reserve_for_push<T>(v: &mut Vec<T>, limit: usize) {
+    if v.len() == v.capacity() && v.len() >= GROW_TO_LIMIT && limit > v.len() {
+        v.reserve_exact(limit - v.len());
+    }
 }
 
 impl Members {
+    /// An empty set of at most `limit` hosts.
+    fn with_limit(limit: usize) -> Self {
+        Members {
+            items: Vec::new(),
+            limit: limit as u32,
+        }
+    }
     #[inline]
     fn len(&self) -> usize {
         self.items.len()
@@ -316,6 +346,7 @@ impl Members {
     /// Add `h`; returns its position.
     #[inline]
     fn push(&mut self, h: u32) -> u32 {
+        reserve_for_push(&mut self.items, self.limit as usize);
         self.items.push(h);
         (self.items.len() - 1) as u32
     }
@@ -478,6 +509,11 @@ pub struct General {
     /// Infection times and infectors, written at infection (one record, one
     /// cache miss).
     records: Vec<Record>,
+    /// Start of each host's current (or last) infection [s], NaN if never;
+    /// kept only for a checkpoint ([`Keep::Checkpoint`]), else empty. It is
+    /// what a checkpoint restores lifetimes and defacements from, and nothing
+    /// in a run reads it (8 bytes per host).
+    starts: Vec<f64>,
     order: Vec<u32>,
     /// The scanning hosts by weight, for drawing infectors.
     scan: scanset::ScanSet,
@@ -566,7 +602,12 @@ impl General {
     /// # Errors
     /// More than 256 distinct numbers of threads per instance (only a
     /// checkpoint can carry them).
-    pub fn new(s: &Scenario, mut setup: Setup, streams: &Streams) -> Result<Self, SetupError> {
+    pub fn new(
+        s: &Scenario,
+        mut setup: Setup,
+        streams: &Streams,
+        keep: Keep,
+    ) -> Result<Self, SetupError> {
         let n = setup.population.len();
         let cfg = Cfg {
             bits: s.space_bits,
@@ -701,17 +742,20 @@ impl General {
             records: vec![
                 Record {
                     first_at: f64::NAN,
-                    infected_at: f64::NAN,
                     first_by: NO_HOST,
                 };
                 n
             ],
+            starts: match keep {
+                Keep::Checkpoint => vec![f64::NAN; n],
+                Keep::Outputs => Vec::new(),
+            },
             order: Vec::with_capacity(n),
-            scan: scanset::ScanSet::new(),
+            scan: scanset::ScanSet::new(n),
             states: StateSets::new(n),
-            reinfectable: Members::default(),
+            reinfectable: Members::with_limit(n),
             reinfectable_weight: 0,
-            crashed: Members::default(),
+            crashed: Members::with_limit(n),
             pooling: false,
             pool: pool::Pool::new(),
             pool_key: streams.key(stream::REINFECTION_POOL),
@@ -1072,11 +1116,10 @@ impl General {
 
     #[inline]
     fn pos_mut(&mut self, set: SetId, h: u32) -> &mut u32 {
-        let r = &mut self.h[h as usize];
         if set == SetId::Reinfectable {
-            &mut r.rpos
+            &mut self.h[h as usize].rpos
         } else {
-            &mut r.ipos
+            &mut self.h[h as usize].ipos
         }
     }
 
@@ -1228,6 +1271,7 @@ impl General {
         );
         self.h[i].flags |= flag::POOLED;
         self.h[i].rpos = self.pool.entries.len() as u32;
+        reserve_for_push(&mut self.pool.entries, self.n);
         self.pool.entries.push(pool::Entry {
             theta: self.pool.clock(w) + e,
             w,
@@ -1560,7 +1604,9 @@ impl General {
         }
         self.remove_susceptible(h);
         self.join(SetId::Infected, h);
-        self.records[i].infected_at = t;
+        if let Some(start) = self.starts.get_mut(i) {
+            *start = t;
+        }
         self.h[i].instances = 1;
         let first = self.h[i].flags & flag::EVER == 0;
         if first {
@@ -1845,7 +1891,9 @@ impl General {
                     self.h[i].state = HostState::Infected;
                     self.h[i].epoch = self.h[i].epoch.wrapping_add(1);
                     self.join(SetId::Infected, h);
-                    self.records[i].infected_at = hs.infected_at;
+                    if let Some(start) = self.starts.get_mut(i) {
+                        *start = hs.infected_at;
+                    }
                     self.h[i].instances = hs.instances.max(1);
                     let threads = self.threads(i);
                     let total = threads * self.h[i].instances as u32;
@@ -2315,8 +2363,14 @@ impl General {
     /// The state now, for a later scenario to start from.
     ///
     /// # Errors
-    /// Sequence scanning (runner positions are not saved).
+    /// Sequence scanning (runner positions are not saved), extensions, and a
+    /// run set up with [`Keep::Outputs`].
     pub fn checkpoint(&mut self) -> Result<Checkpoint, SetupError> {
+        if self.starts.len() != self.n {
+            return Err(SetupError::Unsupported(
+                "this run was set up without the infection start times a checkpoint needs (Keep::Outputs); set it up with Keep::Checkpoint".into(),
+            ));
+        }
         if self.ext.active {
             return Err(SetupError::Unsupported(
                 "checkpoints of runs with hit lists, permutation scanning, PRNG subsets, payloads or containment are not supported".into(),
@@ -2379,7 +2433,7 @@ impl General {
                     dead: self.h[i].flags & flag::DEAD != 0,
                     first_infected_at: self.records[i].first_at,
                     first_infector: self.records[i].first_by,
-                    infected_at: self.records[i].infected_at,
+                    infected_at: self.starts[i],
                     patch_at: if self.h[i].state == HostState::Patched {
                         f64::NAN
                     } else {
@@ -2435,7 +2489,7 @@ rate = 48
         .expect("valid scenario");
         let streams = Streams::new(1, 0);
         let setup = Setup::new(&s, &streams).expect("setup");
-        let mut g = General::new(&s, setup, &streams).expect("engine");
+        let mut g = General::new(&s, setup, &streams, Keep::Checkpoint).expect("engine");
         g.start(&mut ());
         let (mut peak, mut reboots) = (0, 0);
         while g.step(s.end, &mut ()) {
@@ -2507,6 +2561,35 @@ mod layout_tests {
     /// it replaced), under random joins, leaves and draws that keep a host in
     /// at most one set, until the array is full: the same positions, the same
     /// moved hosts, the same members in the same order, the same draws.
+    #[test]
+    fn a_set_past_64_ki_members_reserves_its_limit_once() {
+        let limit = 3 * GROW_TO_LIMIT;
+        let (mut bounded, mut free) = (Members::with_limit(limit), Members::default());
+        let mut capacities = Vec::new();
+        for h in 0..limit as u32 {
+            assert_eq!(bounded.push(h), free.push(h));
+            if capacities.last() != Some(&bounded.items.capacity()) {
+                capacities.push(bounded.items.capacity());
+            }
+        }
+        assert_eq!(bounded.items, free.items);
+        // Doubling up to 64 Ki, then one reservation of the whole limit.
+        assert_eq!(capacities.last(), Some(&limit));
+        assert_eq!(
+            capacities[capacities.len() - 2],
+            GROW_TO_LIMIT,
+            "{capacities:?}"
+        );
+        assert!(free.items.capacity() > limit, "the unbounded set doubles");
+        // Removing and adding again never reallocates the bounded set.
+        let p = bounded.items.as_ptr();
+        for k in 0..1000 {
+            bounded.swap_remove(k);
+            bounded.push(k);
+        }
+        assert_eq!((bounded.items.as_ptr(), bounded.len()), (p, limit));
+    }
+
     #[test]
     fn state_sets_behave_as_two_separate_sets() {
         let n = 500usize;

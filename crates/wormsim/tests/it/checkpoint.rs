@@ -19,9 +19,9 @@
 //! host at its ceiling change nothing, and a 0.9 factor on the sleepers is
 //! within the noise (D = 0.076).
 
-use crate::support::{assert_same_distribution, pooled_crv2_head};
+use crate::support::{assert_same_distribution, pooled_crv2_head, same_records};
 use wormsim::checkpoint::Checkpoint;
-use wormsim::engine::{Counters, EngineChoice, HostState, Simulation};
+use wormsim::engine::{Counters, EngineChoice, HostState, Keep, Simulation};
 use wormsim::scenario::Scenario;
 use wormsim::time::SimTime;
 
@@ -235,6 +235,49 @@ fn pending_installs_survive_a_second_checkpoint() {
         assert!(
             kept > 20 && done > 5,
             "{patching}: {kept} kept, {done} installed: a weak test"
+        );
+    }
+}
+
+/// A run that keeps only what its outputs need (`wormsim run` without
+/// `--save-checkpoint`, ensembles, sweeps) is the same run, event for event,
+/// and refuses to be saved as a checkpoint instead of saving one without its
+/// infection start times. The scenario has re-infection, pooling, reboots,
+/// patching and wrong clocks; its chained half starts from a checkpoint, so
+/// the restore path is compared too.
+#[test]
+fn a_run_keeping_only_its_outputs_is_the_same_run_and_saves_no_checkpoint() {
+    let s = Scenario::from_str("chain.toml", &text()).unwrap_or_else(|e| panic!("{e}"));
+    let resumed = resumed_at_t("rate = 0.05", saved_at_t(&s, 7, 0));
+    for (what, sc) in [("whole", &s), ("resumed", &resumed)] {
+        let run = |keep| {
+            let mut sim =
+                Simulation::with_keep(sc, 11, 2, EngineChoice::General, keep).expect("setup");
+            let mut series = wormsim::observe::Series::for_scenario(sc);
+            sim.run(&mut series);
+            (sim.checkpoint(), sim.counters(), series, sim.into_hosts())
+        };
+        let (ck_full, c_full, series_full, hosts_full) = run(Keep::Checkpoint);
+        let (ck_lean, c_lean, series_lean, hosts_lean) = run(Keep::Outputs);
+        assert!(ck_full.is_ok(), "{what}: the full run saves a checkpoint");
+        let err = ck_lean.expect_err("a run keeping only its outputs saves no checkpoint");
+        assert!(
+            err.to_string().contains("Keep::Checkpoint"),
+            "{what}: the error names the fix: {err}"
+        );
+        assert_eq!(c_full, c_lean, "{what}: counters");
+        assert!(
+            c_full.events > 500 && c_full.reinfections > 0 && c_full.reboots > 0,
+            "{what}: a weak test ({c_full:?})"
+        );
+        assert!(
+            same_records(&hosts_full, &hosts_lean),
+            "{what}: per-host records"
+        );
+        assert_eq!(
+            format!("{series_full:?}"),
+            format!("{series_lean:?}"),
+            "{what}: series"
         );
     }
 }

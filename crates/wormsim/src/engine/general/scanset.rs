@@ -45,9 +45,14 @@ pub(super) struct ScanSet {
 }
 
 impl ScanSet {
-    pub fn new() -> Self {
+    /// An empty set of at most `n` hosts.
+    pub fn new(n: usize) -> Self {
+        let group = Group {
+            members: Members::with_limit(n),
+            ..Group::default()
+        };
         ScanSet {
-            groups: vec![Group::default(); 64],
+            groups: vec![group; 64],
             total: 0,
             live: 0,
         }
@@ -175,7 +180,7 @@ mod tests {
     #[test]
     fn sums_follow_updates() {
         let mut hs = hosts(6);
-        let mut s = ScanSet::new();
+        let mut s = ScanSet::new(64);
         for (h, w) in [(0, 5), (1, 7), (2, 1), (3, 1000), (4, 6)] {
             s.set(&mut hs, h, w);
         }
@@ -199,7 +204,7 @@ mod tests {
     fn draws_are_proportional_to_weight() {
         let weights: [u64; 8] = [1, 2, 3, 8, 8, 8, 13, 100];
         let mut hs = hosts(weights.len());
-        let mut s = ScanSet::new();
+        let mut s = ScanSet::new(64);
         for (h, &w) in weights.iter().enumerate() {
             s.set(&mut hs, h as u32, w);
         }
@@ -225,7 +230,7 @@ mod tests {
         assert!(chi2 < 29.9, "chi2 = {chi2}, counts {counts:?}");
         // One group of equal weights: uniform, no rejection.
         let mut hs = hosts(4);
-        let mut s = ScanSet::new();
+        let mut s = ScanSet::new(64);
         for h in 0..4 {
             s.set(&mut hs, h, 9);
         }
