@@ -118,8 +118,12 @@ impl queue::Keyed for Sched {
     }
 }
 
-/// The hot per-host fields.
+/// The hot per-host fields (28 bytes: packed to 4-byte alignment; only the
+/// 8-byte weight is ever copied rather than borrowed). Where the worm
+/// re-infects, each record is followed by the host's re-infection position
+/// ([`Hosts`]).
 #[derive(Clone, Copy, Debug)]
+#[repr(C, packed(4))]
 struct Host {
     /// Scanning weight now [rate units] ([`scanset`]).
     w: u64,
@@ -132,10 +136,6 @@ struct Host {
     /// Position in the set of its state ([`General::susceptible`] under
     /// uniform scanning, [`General::infected`], [`General::crashed`]).
     ipos: u32,
-    /// Position in the pool's entries if [`flag::POOLED`], else in
-    /// [`General::reinfectable`]; [`NO_HOST`] if in neither (a pooled host
-    /// is never reinfectable, so one field serves both).
-    rpos: u32,
     /// Per-thread scan rate and scanning threads per instance, as an index
     /// into [`General::classes`].
     class: u8,
@@ -145,9 +145,116 @@ struct Host {
     instances: u8,
 }
 
-// 32 bytes: the hot array of 10 million hosts is 320 MB (bench/RESULTS.md,
-// "Memory per host" and "The host record in 32 bytes").
-const _: () = assert!(std::mem::size_of::<Host>() == 32);
+/// A host record with its re-infection position: position in the pool's
+/// entries if [`flag::POOLED`], else in [`General::reinfectable`]; [`NO_HOST`]
+/// if in neither (a pooled host is never reinfectable, so one field serves
+/// both). Aligned to 8 bytes, so the weight is too.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(8))]
+struct HostR {
+    host: Host,
+    rpos: u32,
+}
+
+// 28 and 32 bytes: the hot array of 10 million hosts is 280 MB, or 320 MB
+// where the worm re-infects (bench/RESULTS.md, "Memory per host", "The host
+// record in 32 bytes" and "The re-infection position only where the worm
+// re-infects").
+const _: () = assert!(std::mem::size_of::<Host>() == 28);
+const _: () = assert!(std::mem::size_of::<HostR>() == 32);
+
+/// The host records, indexed by host. A worm that never re-infects a host
+/// (`max_instances` 1) has no re-infection positions, and its records take
+/// 28 bytes instead of 32. The two layouts are chosen once per run; each
+/// access pays a branch that always goes the same way, instead of the extra
+/// cache miss a separate position array costs a re-infecting worm (CRv2
+/// 0.85–0.91× as fast with one; bench/RESULTS.md).
+enum Hosts {
+    Plain(Vec<Host>),
+    WithRpos(Vec<HostR>),
+}
+
+impl Hosts {
+    /// The records of hosts of classes `class`, with re-infection positions
+    /// if `reinfects`.
+    fn new(class: Vec<u8>, reinfects: bool) -> Hosts {
+        let host = |class| Host {
+            w: 0,
+            awake: 0,
+            epoch: 0,
+            spos: 0,
+            ipos: NO_HOST,
+            class,
+            state: HostState::Susceptible,
+            flags: 0,
+            instances: 0,
+        };
+        // Each array is built at its final size (no copy beside it).
+        if reinfects {
+            let mut v = Vec::with_capacity(class.len());
+            v.extend(class.into_iter().map(|c| HostR {
+                host: host(c),
+                rpos: NO_HOST,
+            }));
+            Hosts::WithRpos(v)
+        } else {
+            let mut v = Vec::with_capacity(class.len());
+            v.extend(class.into_iter().map(host));
+            Hosts::Plain(v)
+        }
+    }
+
+    /// Host `i`'s re-infection position ([`NO_HOST`] for a worm that never
+    /// re-infects).
+    #[inline]
+    fn rpos(&self, i: usize) -> u32 {
+        match self {
+            Hosts::Plain(_) => NO_HOST,
+            Hosts::WithRpos(v) => v[i].rpos,
+        }
+    }
+
+    /// Host `i`'s re-infection position, to set. Only a re-infecting worm
+    /// ever puts a host in the re-infection set or the pool.
+    #[inline]
+    fn rpos_mut(&mut self, i: usize) -> &mut u32 {
+        match self {
+            Hosts::Plain(_) => {
+                unreachable!("a host joins the re-infection set only if max_instances > 1")
+            }
+            Hosts::WithRpos(v) => &mut v[i].rpos,
+        }
+    }
+
+    /// `f` of every host record, in host order.
+    fn map<T>(&self, f: impl Fn(&Host) -> T) -> Vec<T> {
+        match self {
+            Hosts::Plain(v) => v.iter().map(f).collect(),
+            Hosts::WithRpos(v) => v.iter().map(|x| f(&x.host)).collect(),
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Hosts {
+    type Output = Host;
+    #[inline]
+    fn index(&self, i: usize) -> &Host {
+        match self {
+            Hosts::Plain(v) => &v[i],
+            Hosts::WithRpos(v) => &v[i].host,
+        }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Hosts {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut Host {
+        match self {
+            Hosts::Plain(v) => &mut v[i],
+            Hosts::WithRpos(v) => &mut v[i].host,
+        }
+    }
+}
 
 /// The hosts' per-thread scan rates [rate units] and scanning threads per
 /// instance, by class ([`Host::class`]). A scenario has few distinct pairs
@@ -505,7 +612,7 @@ pub struct General {
     n: usize,
     /// Hot per-host state, one record per host (fewer cache misses than
     /// one array per attribute).
-    h: Vec<Host>,
+    h: Hosts,
     /// Infection times and infectors, written at infection (one record, one
     /// cache miss).
     records: Vec<Record>,
@@ -723,19 +830,7 @@ impl General {
         let (classes, class) =
             Classes::new(std::mem::take(&mut setup.thread_units), &setup.threads)?;
         setup.threads = Vec::new();
-        let mut h = Vec::with_capacity(n);
-        h.extend(class.into_iter().map(|class| Host {
-            w: 0,
-            awake: 0,
-            epoch: 0,
-            spos: 0,
-            ipos: NO_HOST,
-            rpos: NO_HOST,
-            class,
-            state: HostState::Susceptible,
-            flags: 0,
-            instances: 0,
-        }));
+        let h = Hosts::new(class, cfg.max_instances > 1);
         let mut g = General {
             n,
             h,
@@ -1117,7 +1212,7 @@ impl General {
     #[inline]
     fn pos_mut(&mut self, set: SetId, h: u32) -> &mut u32 {
         if set == SetId::Reinfectable {
-            &mut self.h[h as usize].rpos
+            self.h.rpos_mut(h as usize)
         } else {
             &mut self.h[h as usize].ipos
         }
@@ -1187,8 +1282,7 @@ impl General {
     /// position instead while it is pooled).
     #[inline]
     fn in_reinfectable(&self, h: u32) -> bool {
-        let x = &self.h[h as usize];
-        x.rpos != NO_HOST && x.flags & flag::POOLED == 0
+        self.h.rpos(h as usize) != NO_HOST && self.h[h as usize].flags & flag::POOLED == 0
     }
 
     fn set_reinfectable(&mut self, h: u32, on: bool) {
@@ -1270,7 +1364,7 @@ impl General {
             self.t.secs().to_bits(),
         );
         self.h[i].flags |= flag::POOLED;
-        self.h[i].rpos = self.pool.entries.len() as u32;
+        *self.h.rpos_mut(i) = self.pool.entries.len() as u32;
         reserve_for_push(&mut self.pool.entries, self.n);
         self.pool.entries.push(pool::Entry {
             theta: self.pool.clock(w) + e,
@@ -1334,7 +1428,7 @@ impl General {
     fn pool_take(&mut self, p: usize) -> pool::Entry {
         let e = self.pool.entries.swap_remove(p);
         if let Some(m) = self.pool.entries.get(p) {
-            self.h[m.h as usize].rpos = p as u32;
+            *self.h.rpos_mut(m.h as usize) = p as u32;
         }
         self.pool.weight -= e.w;
         if e.theta == f64::INFINITY {
@@ -1349,7 +1443,7 @@ impl General {
         self.settle(&mut e, obs);
         let (h, i) = (e.h, e.h as usize);
         self.h[i].flags &= !flag::POOLED;
-        self.h[i].rpos = NO_HOST;
+        *self.h.rpos_mut(i) = NO_HOST;
         if self.h[i].instances < self.cfg.max_instances {
             self.set_reinfectable(h, true);
         }
@@ -1368,7 +1462,7 @@ impl General {
         if self.h[h as usize].flags & flag::POOLED == 0 {
             return;
         }
-        let e = self.pool_take(self.h[h as usize].rpos as usize);
+        let e = self.pool_take(self.h.rpos(h as usize) as usize);
         self.pool_release(e, obs);
     }
 
@@ -2308,7 +2402,7 @@ impl General {
         HostRecords {
             first_infected_at: self.records.iter().map(|r| r.first_at).collect(),
             first_infector: self.records.iter().map(|r| r.first_by).collect(),
-            state: self.h.iter().map(|x| x.state).collect(),
+            state: self.h.map(|x| x.state),
             infection_order: self.order.clone(),
         }
     }
@@ -2327,7 +2421,7 @@ impl General {
             let g = self;
             (g.h, g.records, g.order)
         };
-        let state = h.iter().map(|x| x.state).collect();
+        let state = h.map(|x| x.state);
         drop(h);
         let first_infected_at = records.iter().map(|r| r.first_at).collect();
         let first_infector = records.iter().map(|r| r.first_by).collect();

@@ -18,6 +18,7 @@
 
 use super::{Host, Members};
 use crate::rng::{Rng, below_u64};
+use std::ops::{Index, IndexMut};
 
 /// Rejection towards weight: keep a uniformly drawn member of weight `w` with
 /// probability `w / bound` (`bound` at least every member's weight).
@@ -85,7 +86,12 @@ impl ScanSet {
     }
 
     /// Set host `h`'s weight to `new` (its record holds the old one).
-    pub fn set(&mut self, hosts: &mut [Host], h: u32, new: u64) {
+    pub fn set<H: IndexMut<usize, Output = Host> + ?Sized>(
+        &mut self,
+        hosts: &mut H,
+        h: u32,
+        new: u64,
+    ) {
         let old = hosts[h as usize].w;
         if old == new {
             return;
@@ -126,7 +132,7 @@ impl ScanSet {
     }
 
     /// A host drawn with probability `w / total` (the set must not be empty).
-    pub fn choose(&self, hosts: &[Host], rng: &mut Rng) -> u32 {
+    pub fn choose<H: Index<usize, Output = Host> + ?Sized>(&self, hosts: &H, rng: &mut Rng) -> u32 {
         debug_assert!(self.total > 0);
         let g = if self.live.is_power_of_two() {
             self.live.trailing_zeros() as usize
@@ -168,7 +174,6 @@ mod tests {
                 epoch: 0,
                 spos: 0,
                 ipos: crate::engine::NO_HOST,
-                rpos: crate::engine::NO_HOST,
                 class: 0,
                 state: HostState::Susceptible,
                 flags: 0,
