@@ -17,8 +17,9 @@
 //!   with the peak per host after setup, after the run and after the engine
 //!   hands over its per-host records (`Simulation::into_hosts`, as `wormsim
 //!   run` does without `--hosts`); once keeping what the outputs need (as
-//!   `wormsim run`, `Keep::Outputs`) and once what a checkpoint needs too (as
-//!   `wormsim run --save-checkpoint`, `Keep::Checkpoint`).
+//!   `wormsim run`, `Keep::Outputs`), once what a checkpoint needs too (as
+//!   `wormsim run --save-checkpoint`, `Keep::Checkpoint`), and once as
+//!   `wormsim run` with a worm that re-infects (`max_instances = 3`).
 
 use std::time::Instant;
 use wormsim::engine::{EngineChoice, Keep, Simulation};
@@ -271,8 +272,36 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn memory_child(hosts: u32, keep: Keep) {
-    let extra = "[defense.patch]\nrate = 0.1\n[defense.reboot]\nrate = 0.1\n";
+/// The memory benchmark's cases: what the run keeps, and whether the worm
+/// re-infects (a host record 4 bytes larger).
+#[derive(Clone, Copy)]
+enum MemCase {
+    Outputs,
+    Checkpoint,
+    Reinfecting,
+}
+
+impl MemCase {
+    fn arg(self) -> &'static str {
+        match self {
+            MemCase::Outputs => "outputs",
+            MemCase::Checkpoint => "checkpoint",
+            MemCase::Reinfecting => "reinfecting",
+        }
+    }
+}
+
+fn memory_child(hosts: u32, case: MemCase) {
+    let defense = "[defense.patch]\nrate = 0.1\n[defense.reboot]\nrate = 0.1\n";
+    let (keep, extra) = match case {
+        MemCase::Outputs => (Keep::Outputs, defense.to_string()),
+        MemCase::Checkpoint => (Keep::Checkpoint, defense.to_string()),
+        MemCase::Reinfecting => (
+            Keep::Outputs,
+            format!("reinfection = \"add-instance\"\nmax_instances = 3\n{defense}"),
+        ),
+    };
+    let extra = extra.as_str();
     // The baseline is taken after a 1,000-host run of the same scenario, so
     // it holds the code the run executes (1.2 MiB of the binary's text is
     // read in as it first runs: 3.3 bytes per host at 360,000 hosts) and the
@@ -306,18 +335,15 @@ fn memory_child(hosts: u32, keep: Keep) {
 }
 
 fn memory(hosts: u32) {
-    memory_kept(hosts, Keep::Outputs);
-    memory_kept(hosts, Keep::Checkpoint);
+    memory_case(hosts, MemCase::Outputs);
+    memory_case(hosts, MemCase::Checkpoint);
+    memory_case(hosts, MemCase::Reinfecting);
 }
 
-fn memory_kept(hosts: u32, keep: Keep) {
+fn memory_case(hosts: u32, case: MemCase) {
     let exe = std::env::current_exe().expect("current exe");
-    let arg = match keep {
-        Keep::Outputs => "outputs",
-        Keep::Checkpoint => "checkpoint",
-    };
     let out = std::process::Command::new(exe)
-        .args(["memory-child", &hosts.to_string(), arg])
+        .args(["memory-child", &hosts.to_string(), case.arg()])
         .output()
         .expect("run child");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -334,9 +360,12 @@ fn memory_kept(hosts: u32, keep: Keep) {
     }
     let per = |kib: u64| (kib - f[1]) as f64 * 1024.0 / hosts as f64;
     let per_host = per(f[2]);
-    let what = match keep {
-        Keep::Outputs => "what the outputs need (as `wormsim run`)",
-        Keep::Checkpoint => "what a checkpoint needs too (as `wormsim run --save-checkpoint`)",
+    let what = match case {
+        MemCase::Outputs => "what the outputs need (as `wormsim run`)",
+        MemCase::Checkpoint => "what a checkpoint needs too (as `wormsim run --save-checkpoint`)",
+        MemCase::Reinfecting => {
+            "what the outputs need, the worm re-infecting (`max_instances = 3`, as CRv1 and CRv2)"
+        }
     };
     println!(
         "memory: {hosts} hosts, patch + reboot (general engine), full run with per-host records, \
@@ -358,10 +387,10 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("memory-child") => memory_child(
             args[1].parse().expect("host count"),
-            if args.get(2).map(String::as_str) == Some("checkpoint") {
-                Keep::Checkpoint
-            } else {
-                Keep::Outputs
+            match args.get(2).map(String::as_str) {
+                Some("checkpoint") => MemCase::Checkpoint,
+                Some("reinfecting") => MemCase::Reinfecting,
+                _ => MemCase::Outputs,
             },
         ),
         Some("speed") => speed(9),
