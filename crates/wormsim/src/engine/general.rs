@@ -158,8 +158,8 @@ struct HostR {
 
 // 28 and 32 bytes: the hot array of 10 million hosts is 280 MB, or 320 MB
 // where the worm re-infects (bench/RESULTS.md, "Memory per host", "The host
-// record in 32 bytes" and "The re-infection position only where the worm
-// re-infects").
+// record in 32 bytes" and "A set's growth, the infection start times, and the
+// re-infection position").
 const _: () = assert!(std::mem::size_of::<Host>() == 28);
 const _: () = assert!(std::mem::size_of::<HostR>() == 32);
 
@@ -420,9 +420,8 @@ const GROW_TO_LIMIT: usize = 1 << 16;
 /// freed, but still resident in the allocator's heap, or copied beside the
 /// new one. A reservation made once costs only address space, since Linux
 /// makes a page resident only when it is first written. At 10 million hosts
-/// this took 3.8 bytes per host off the peak (bench/RESULTS.md, "A set's
-/// growth, and the infection start times only where a checkpoint needs
-/// them").
+/// this took 3.9 bytes per host off the peak (bench/RESULTS.md, "A set's
+/// growth, the infection start times, and the re-infection position").
 #[inline]
 fn reserve_for_push<T>(v: &mut Vec<T>, limit: usize) {
     if v.len() == v.capacity() && v.len() >= GROW_TO_LIMIT && limit > v.len() {
