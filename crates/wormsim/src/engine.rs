@@ -654,7 +654,7 @@ pub enum Keep {
     Checkpoint,
     /// Only what the outputs need (series, summary, per-host records):
     /// [`Simulation::checkpoint`] then fails. What `wormsim run` without
-    /// `--save-checkpoint`, ensembles and sweeps use.
+    /// `--save-checkpoint`, ensembles, sweeps and `validate` use.
     Outputs,
 }
 

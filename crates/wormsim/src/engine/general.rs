@@ -2650,10 +2650,8 @@ mod layout_tests {
         ));
     }
 
-    /// The shared array against two independent [`Members`] sets (the layout
-    /// it replaced), under random joins, leaves and draws that keep a host in
-    /// at most one set, until the array is full: the same positions, the same
-    /// moved hosts, the same members in the same order, the same draws.
+    /// A set with a limit grows as an unbounded one would up to 64 Ki members,
+    /// then reserves its whole limit once, with the same members and positions.
     #[test]
     fn a_set_past_64_ki_members_reserves_its_limit_once() {
         let limit = 3 * GROW_TO_LIMIT;
@@ -2683,6 +2681,10 @@ mod layout_tests {
         assert_eq!((bounded.items.as_ptr(), bounded.len()), (p, limit));
     }
 
+    /// The shared array against two independent [`Members`] sets (the layout
+    /// it replaced), under random joins, leaves and draws that keep a host in
+    /// at most one set, until the array is full: the same positions, the same
+    /// moved hosts, the same members in the same order, the same draws.
     #[test]
     fn state_sets_behave_as_two_separate_sets() {
         let n = 500usize;

@@ -6,7 +6,7 @@
 //! in_flight = hosts · PER_HOST + reference + series
 //! ```
 //! - `PER_HOST` [bytes/host] covers one engine instance at its peak: the population
-//!   and scan rates, the 32-byte host records, first-infection time and infector
+//!   and scan rates, the 28- or 32-byte host records, first-infection time and infector
 //!   (and, for `--save-checkpoint`, the start of the current infection),
 //!   the index sets of the general engine, the per-host clock heap
 //!   (calendar phases, wake lags, lifetimes), the pre-drawn patch queue, the flood
