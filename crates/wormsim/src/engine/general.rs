@@ -46,6 +46,7 @@ use super::{
     Clear, Counters, Event, HostRecords, HostState, Keep, NO_HOST, Observer, RATE_UNITS_PER_PROBE,
     Setup, SetupError, View, exp1, trait_bit,
 };
+use crate::alloc::reserve_for_push;
 use crate::calendar::Phase;
 use crate::checkpoint::{Checkpoint, HostSnapshot};
 use crate::rng::{Rng, Streams, below_u64, keyed_exp1, stream};
@@ -408,25 +409,6 @@ struct Members {
     /// The most members the set can have (the host count), 0 if unknown:
     /// see [`reserve_for_push`].
     limit: u32,
-}
-
-/// Members past which a set that must grow reserves room for all it can
-/// hold instead of doubling (64 Ki, 256 KiB of `u32`).
-const GROW_TO_LIMIT: usize = 1 << 16;
-
-/// Make room in `v` for one more element, as `Vec::push` would, except that
-/// once the vector holds [`GROW_TO_LIMIT`] elements it reserves room for
-/// `limit` at once. Doubling a large vector leaves each smaller block behind:
-/// freed, but still resident in the allocator's heap, or copied beside the
-/// new one. A reservation made once costs only address space, since Linux
-/// makes a page resident only when it is first written. At 10 million hosts
-/// this took 3.9 bytes per host off the peak (bench/RESULTS.md, "A set's
-/// growth, the infection start times, and the re-infection position").
-#[inline]
-fn reserve_for_push<T>(v: &mut Vec<T>, limit: usize) {
-    if v.len() == v.capacity() && v.len() >= GROW_TO_LIMIT && limit > v.len() {
-        v.reserve_exact(limit - v.len());
-    }
 }
 
 impl Members {
@@ -2608,6 +2590,7 @@ rate = 48
 #[cfg(test)]
 mod layout_tests {
     use super::*;
+    use crate::alloc::GROW_TO_LIMIT;
     use crate::rng::Streams;
 
     /// A fixed scan rate gives one class per thread count, and the host

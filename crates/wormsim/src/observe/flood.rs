@@ -268,6 +268,8 @@ impl FloodMeter {
                 k
             }
             None => {
+                // At most one open flood per host.
+                crate::alloc::reserve_for_push(&mut self.slots, self.open.len());
                 self.slots.push(o);
                 (self.slots.len() - 1) as u32
             }
