@@ -45,6 +45,117 @@ struct Grid {
     start: f64,
     bin: f64,
     log: Vec<(f64, f64)>,
+    /// The clocks of up to [`CLOCK_WEIGHTS`] weights (the first ones searched).
+    clocks: Vec<Clock>,
+}
+
+/// How many weights [`Grid::clocks`] keeps clocks for. A worm with a fixed
+/// scan rate has one weight at its ceiling per thread count; one whose rates
+/// vary by host has a weight per host, and the weights past these search the
+/// integrals themselves.
+const CLOCK_WEIGHTS: usize = 4;
+
+/// Searches of a grid no longer growing after which a [`Clock`] builds its
+/// index (the CRv2 preset's 724,000 hits at its midnight phase change search a
+/// grid that does not grow in between; a run's other searches come one at a
+/// time between grid points).
+const INDEX_AFTER: u32 = 64;
+
+/// The clock `A − w·B` of one weight `w` at the grid points, computed as far
+/// as searched. Once a grid that has stopped growing is searched often, the
+/// clock gets an index: the range of clock values cut into `2·len` equal
+/// buckets, and for each bucket the first point whose clock falls in it or
+/// later. A search then reads one index entry and steps over the few points
+/// before the answer. A binary search chains about ten dependent loads; for
+/// the 724,000 pooled hits of the CRv2 preset that was about 25 ms of its run
+/// (bench/RESULTS.md, "The pooled hits' search").
+#[derive(Clone, Debug)]
+struct Clock {
+    w: u64,
+    at: Vec<f64>,
+    /// Searches since the clock last grew.
+    searches: u32,
+    /// Valid when `indexed == at.len()`.
+    index: Vec<u32>,
+    indexed: usize,
+    origin: f64,
+    scale: f64,
+}
+
+impl Clock {
+    fn new(w: u64, capacity: usize) -> Clock {
+        Clock {
+            w,
+            at: Vec::with_capacity(capacity),
+            searches: 0,
+            index: Vec::new(),
+            indexed: usize::MAX,
+            origin: 0.0,
+            scale: 0.0,
+        }
+    }
+
+    /// Compute the clock at the grid points logged since the last call.
+    fn extend(&mut self, log: &[(f64, f64)]) {
+        if log.len() > self.at.len() {
+            let wf = self.w as f64;
+            self.at
+                .extend(log[self.at.len()..].iter().map(|&(a, b)| a - wf * b));
+            self.searches = 0;
+        }
+    }
+
+    /// The bucket of clock value `x`: non-decreasing in `x` (a subtraction,
+    /// a product by `scale ≥ 0`, a saturating conversion and a minimum each
+    /// are), which is all the search needs of it.
+    #[inline]
+    fn bucket(&self, x: f64) -> usize {
+        (((x - self.origin) * self.scale) as usize).min(self.index.len() - 1)
+    }
+
+    fn build_index(&mut self) {
+        let len = self.at.len();
+        let nb = 2 * len;
+        let (lo, hi) = (self.at[0], self.at[len - 1]);
+        self.origin = lo;
+        self.scale = if hi > lo && (nb as f64 / (hi - lo)).is_finite() {
+            nb as f64 / (hi - lo)
+        } else {
+            0.0
+        };
+        self.index.clear();
+        self.index.resize(nb, len as u32);
+        let mut j = 0;
+        for k in 0..len {
+            let b = self.bucket(self.at[k]);
+            while j <= b {
+                self.index[j] = k as u32;
+                j += 1;
+            }
+        }
+        self.indexed = len;
+    }
+
+    /// The first grid index `k ≥ lo` with clock `≥ theta` (`at.len()` if
+    /// none): what a binary search over `at[lo..]` gives, the clock being
+    /// non-decreasing while the host is pooled.
+    fn first_reaching(&mut self, lo: usize, theta: f64) -> usize {
+        let len = self.at.len();
+        if self.indexed != len {
+            self.searches += 1;
+            if len == 0 || self.searches < INDEX_AFTER {
+                return lo + self.at[lo..].partition_point(|&x| x < theta);
+            }
+            self.build_index();
+        }
+        // Every point before `index[bucket(theta)]` has a smaller bucket
+        // than `theta`, so a smaller clock; the answer is at or after it.
+        let mut k = (self.index[self.bucket(theta)] as usize).max(lo);
+        while k < len && self.at[k] < theta {
+            k += 1;
+        }
+        k
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -81,6 +192,7 @@ impl Pool {
                 start,
                 bin,
                 log: Vec::new(),
+                clocks: Vec::new(),
             });
         }
     }
@@ -120,13 +232,34 @@ impl Pool {
     /// with weight `w` reaches `theta`, searching from grid index `*k_lo` (which
     /// is moved up to that bin); `now` if there is no grid. `theta` must be
     /// reached by `now` [s].
-    pub fn hit_time(&self, theta: f64, w: u64, k_lo: &mut u32, now: f64) -> f64 {
-        let Some(g) = &self.grid else {
+    ///
+    /// The search is over the clock of weight `w` at the grid points: kept
+    /// for the first [`CLOCK_WEIGHTS`] weights ([`Clock`]), computed as it
+    /// goes for the others; the same arithmetic either way, so the same bin.
+    pub fn hit_time(&mut self, theta: f64, w: u64, k_lo: &mut u32, now: f64) -> f64 {
+        let Some(g) = &mut self.grid else {
             return now;
         };
         let lo = (*k_lo as usize).min(g.log.len());
-        let wf = w as f64;
-        let k = lo + g.log[lo..].partition_point(|&(a, b)| a - wf * b < theta);
+        let slot = match g.clocks.iter().position(|c| c.w == w) {
+            Some(j) => Some(j),
+            None if g.clocks.len() < CLOCK_WEIGHTS => {
+                g.clocks.push(Clock::new(w, g.log.capacity()));
+                Some(g.clocks.len() - 1)
+            }
+            None => None,
+        };
+        let k = match slot {
+            Some(j) => {
+                let c = &mut g.clocks[j];
+                c.extend(&g.log);
+                c.first_reaching(lo, theta)
+            }
+            None => {
+                let wf = w as f64;
+                lo + g.log[lo..].partition_point(|&(a, b)| a - wf * b < theta)
+            }
+        };
         *k_lo = k as u32;
         let at = |k: usize| g.start + k as f64 * g.bin;
         if k < g.log.len() {
@@ -157,6 +290,51 @@ mod tests {
         assert!((g.log[1].0 - (4.0 + 2.0 * 6.0)).abs() < 1e-12);
         assert!((g.log[2].1 - (2.0 + 0.25 * 16.0)).abs() < 1e-12);
         assert!((p.clock(2) - ((4.0 + 42.0) - 2.0 * (2.0 + 5.25))).abs() < 1e-12);
+    }
+
+    /// The clock search finds what a binary search over the clock from `lo`
+    /// finds, before its index is built and after, and again once the grid
+    /// has grown: every `lo`, random thresholds and each clock value, on
+    /// clocks with plateaus and jumps.
+    #[test]
+    fn the_clock_search_matches_a_binary_search() {
+        let mut z = 12345u64;
+        let mut next = || {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (z >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for len in [0, 1, 2, 3, 17, 100, 257] {
+            // A with plateaus and jumps, B = 0: the clock is A for any w.
+            let mut log = Vec::new();
+            let mut a = 0.0;
+            for _ in 0..2 * len {
+                log.push((a, 0.0));
+                let u = next();
+                a += if u < 0.3 { 0.0 } else { u * u * 5.0 };
+            }
+            let mut c = Clock::new(7, 0);
+            let mut indexed = 0;
+            for part in [&log[..len], &log[..]] {
+                c.extend(part);
+                assert_eq!(c.at.len(), part.len());
+                let n = part.len();
+                for lo in 0..=n {
+                    let mut thetas: Vec<f64> = (0..20).map(|_| next() * (a + 2.0) - 1.0).collect();
+                    thetas.extend_from_slice(&c.at[lo..]);
+                    for theta in thetas {
+                        let want = lo + c.at[lo..].partition_point(|&x| x < theta);
+                        assert_eq!(c.first_reaching(lo, theta), want, "n {n} lo {lo} θ {theta}");
+                    }
+                }
+                indexed += usize::from(c.indexed == n);
+            }
+            // (The shortest grids are searched too few times to be indexed.)
+            if len >= 17 {
+                assert_eq!(indexed, 2, "both grids were searched through their index");
+            }
+        }
     }
 
     #[test]
