@@ -1487,6 +1487,14 @@ impl General {
         // 354,000 pooled hosts at 00:00 on 20 July in the CRv2 preset. The
         // hosts enter the phase at the same instant; their order changes only
         // which positions they leave in the sets, not the law of the run.
+        //
+        // Two sweeps: first every pooled host is settled (the wrong-clock
+        // ones may rejoin the pool), and the entries are freed; then the
+        // right-clock ones enter the phase. So the entries are gone before the
+        // phase's own records (the flood meter's open floods) are written: at
+        // 10^7 hosts the two would take 24 bytes per host each at once. The
+        // first sweep changes nothing the second reads but the hosts' own
+        // instance counts, which each host has settled before it enters.
         let mut all = self.pool_take_all();
         all.sort_unstable_by_key(|e| e.h);
         for e in all {
@@ -1496,6 +1504,13 @@ impl General {
                 self.maybe_pool(h);
             } else {
                 done[i / 64] |= 1 << (i % 64);
+            }
+        }
+        for (k, &bits) in done.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                let h = (k * 64) as u32 + b.trailing_zeros();
+                b &= b - 1;
                 self.enter_phase(h, phase, obs);
             }
         }
