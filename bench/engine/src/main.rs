@@ -19,7 +19,9 @@
 //!   run` does without `--hosts`); once keeping what the outputs need (as
 //!   `wormsim run`, `Keep::Outputs`), once what a checkpoint needs too (as
 //!   `wormsim run --save-checkpoint`, `Keep::Checkpoint`), and once as
-//!   `wormsim run` with a worm that re-infects (`max_instances = 3`).
+//!   `wormsim run` with a worm that re-infects (`max_instances = 3`). Then the
+//!   CRv2 preset itself with N hosts instead of 360,000, with its observers
+//!   (`ensemble::run_simulation`), above its peak after a 1,000-host run.
 
 use std::time::Instant;
 use wormsim::engine::{EngineChoice, Keep, Simulation};
@@ -273,12 +275,14 @@ fn vm_hwm_kib() -> u64 {
 }
 
 /// The memory benchmark's cases: what the run keeps, and whether the worm
-/// re-infects (a host record 4 bytes larger).
-#[derive(Clone, Copy)]
+/// re-infects (a host record 4 bytes larger); and the CRv2 preset itself,
+/// scaled to the host count.
+#[derive(Clone, Copy, PartialEq)]
 enum MemCase {
     Outputs,
     Checkpoint,
     Reinfecting,
+    Preset,
 }
 
 impl MemCase {
@@ -287,11 +291,58 @@ impl MemCase {
             MemCase::Outputs => "outputs",
             MemCase::Checkpoint => "checkpoint",
             MemCase::Reinfecting => "reinfecting",
+            MemCase::Preset => "preset",
         }
     }
 }
 
+/// The CRv2 preset with `hosts` vulnerable hosts instead of 360,000 (and, for
+/// fewer than 20,000, wrong clocks on a tenth of them instead of 2,000).
+fn crv2_scaled(hosts: u32) -> Scenario {
+    let p = preset::get("codered-v2-2001-07-19").expect("preset");
+    assert!(p.text.contains("\nhosts = 360000\n") && p.text.contains("\nwrong_clocks = 2000\n"));
+    let mut text = p
+        .text
+        .replacen("hosts = 360000", &format!("hosts = {hosts}"), 1);
+    if hosts < 20_000 {
+        text = text.replacen(
+            "wrong_clocks = 2000",
+            &format!("wrong_clocks = {}", hosts / 10),
+            1,
+        );
+    }
+    Scenario::from_str("codered-v2-scaled.toml", &text).expect("scaled preset is valid")
+}
+
+/// The CRv2 preset scaled to `hosts`, run as `wormsim run` runs it: its
+/// series and flood meter, keeping what the outputs need.
+fn memory_child_preset(hosts: u32) {
+    let run = |s: &Scenario| {
+        let sim =
+            Simulation::with_keep(s, s.seed, 0, EngineChoice::Auto, Keep::Outputs).expect("setup");
+        let after_setup = vm_hwm_kib();
+        let r = run_simulation(s, s.seed, 0, sim);
+        (after_setup, r)
+    };
+    drop(run(&crv2_scaled(1_000)));
+    let base = vm_hwm_kib();
+    let (after_setup, r) = run(&crv2_scaled(hosts));
+    let peak = vm_hwm_kib();
+    println!(
+        "{} {} {} {} {} {}",
+        hosts,
+        base,
+        peak,
+        r.series.rows().len(),
+        after_setup,
+        peak
+    );
+}
+
 fn memory_child(hosts: u32, case: MemCase) {
+    if case == MemCase::Preset {
+        return memory_child_preset(hosts);
+    }
     let defense = "[defense.patch]\nrate = 0.1\n[defense.reboot]\nrate = 0.1\n";
     let (keep, extra) = match case {
         MemCase::Outputs => (Keep::Outputs, defense.to_string()),
@@ -300,6 +351,7 @@ fn memory_child(hosts: u32, case: MemCase) {
             Keep::Outputs,
             format!("reinfection = \"add-instance\"\nmax_instances = 3\n{defense}"),
         ),
+        MemCase::Preset => unreachable!("run by memory_child_preset"),
     };
     let extra = extra.as_str();
     // The baseline is taken after a 1,000-host run of the same scenario, so
@@ -338,6 +390,7 @@ fn memory(hosts: u32) {
     memory_case(hosts, MemCase::Outputs);
     memory_case(hosts, MemCase::Checkpoint);
     memory_case(hosts, MemCase::Reinfecting);
+    memory_case(hosts, MemCase::Preset);
 }
 
 fn memory_case(hosts: u32, case: MemCase) {
@@ -366,6 +419,18 @@ fn memory_case(hosts: u32, case: MemCase) {
         MemCase::Reinfecting => {
             "what the outputs need, the worm re-infecting (`max_instances = 3`, as CRv1 and CRv2)"
         }
+        MemCase::Preset => {
+            println!(
+                "memory: {hosts} hosts, the CRv2 preset scaled to them (its calendar, wrong clocks, \
+                 pooled re-infections, patching, reboots, series and flood meter), as `wormsim run`: \
+                 peak RSS {:.1} MiB, {per_host:.1} bytes per host above the {:.1} MiB baseline \
+                 (peak per host: {:.1} after setup)",
+                f[2] as f64 / 1024.0,
+                f[1] as f64 / 1024.0,
+                per(f[4]),
+            );
+            return;
+        }
     };
     println!(
         "memory: {hosts} hosts, patch + reboot (general engine), full run with per-host records, \
@@ -390,6 +455,7 @@ fn main() {
             match args.get(2).map(String::as_str) {
                 Some("checkpoint") => MemCase::Checkpoint,
                 Some("reinfecting") => MemCase::Reinfecting,
+                Some("preset") => MemCase::Preset,
                 _ => MemCase::Outputs,
             },
         ),
