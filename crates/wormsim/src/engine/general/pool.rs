@@ -66,9 +66,11 @@ const INDEX_AFTER: u32 = 64;
 /// clock gets an index: the range of clock values cut into `2·len` equal
 /// buckets, and for each bucket the first point whose clock falls in it or
 /// later. A search then reads one index entry and steps over the few points
-/// before the answer. A binary search chains about ten dependent loads; for
-/// the 724,000 pooled hits of the CRv2 preset that was about 25 ms of its run
-/// (bench/RESULTS.md, "The pooled hits' search").
+/// before the answer. A binary search loads about ten points from all over
+/// the grid, whose cache lines the run's other data push out between one hit
+/// and the next: settling the CRv2 preset's 724,000 pooled hits took 58 ms
+/// with it and 37.5 ms with the index (bench/RESULTS.md, "The pooled hits'
+/// search").
 #[derive(Clone, Debug)]
 struct Clock {
     w: u64,
