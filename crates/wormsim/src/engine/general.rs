@@ -1493,8 +1493,11 @@ impl General {
         // right-clock ones enter the phase. So the entries are gone before the
         // phase's own records (the flood meter's open floods) are written: at
         // 10^7 hosts the two would take 24 bytes per host each at once. The
-        // first sweep changes nothing the second reads but the hosts' own
-        // instance counts, which each host has settled before it enters.
+        // run is the one sweep's: the first sweep changes only the pool, the
+        // re-infection set and each host's own record, and a host entering a
+        // phase reads neither set, since only a phase without spreading can
+        // find right-clock hosts pooled (pooling needs a weight), and in it
+        // no host joins the pool or leaves the re-infection set.
         let mut all = self.pool_take_all();
         all.sort_unstable_by_key(|e| e.h);
         for e in all {
