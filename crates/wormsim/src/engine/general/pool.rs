@@ -56,10 +56,12 @@ struct Grid {
 const CLOCK_WEIGHTS: usize = 4;
 
 /// Searches of a grid no longer growing after which a [`Clock`] builds its
-/// index (the CRv2 preset's 724,000 hits at its midnight phase change search a
-/// grid that does not grow in between; a run's other searches come one at a
-/// time between grid points).
-const INDEX_AFTER: u32 = 64;
+/// index, or an eighth of the grid's points if more, so that building it
+/// (three passes over the points) costs each search at most a few steps. The
+/// CRv2 preset's 724,000 hits at its midnight phase change search a grid that
+/// does not grow in between; a run's other searches come a few at a time
+/// between grid points, and keep to the binary search.
+const INDEX_AFTER: usize = 64;
 
 /// The clock `A − w·B` of one weight `w` at the grid points, computed as far
 /// as searched. Once a grid that has stopped growing is searched often, the
@@ -76,7 +78,7 @@ struct Clock {
     w: u64,
     at: Vec<f64>,
     /// Searches since the clock last grew.
-    searches: u32,
+    searches: usize,
     /// Valid when `indexed == at.len()`.
     index: Vec<u32>,
     indexed: usize,
@@ -145,7 +147,7 @@ impl Clock {
         let len = self.at.len();
         if self.indexed != len {
             self.searches += 1;
-            if len == 0 || self.searches < INDEX_AFTER {
+            if len == 0 || self.searches < INDEX_AFTER.max(len / 8) {
                 return lo + self.at[lo..].partition_point(|&x| x < theta);
             }
             self.build_index();
@@ -307,7 +309,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (z >> 11) as f64 / (1u64 << 53) as f64
         };
-        for len in [0, 1, 2, 3, 17, 100, 257] {
+        for len in [0, 1, 2, 3, 17, 100, 257, 700] {
             // A with plateaus and jumps, B = 0: the clock is A for any w.
             let mut log = Vec::new();
             let mut a = 0.0;
