@@ -328,15 +328,21 @@ fn memory_child_preset(hosts: u32) {
     let base = vm_hwm_kib();
     let (after_setup, r) = run(&crv2_scaled(hosts));
     let peak = vm_hwm_kib();
-    println!(
-        "{} {} {} {} {} {}",
-        hosts,
+    print_child([
+        hosts as u64,
         base,
         peak,
-        r.series.rows().len(),
+        r.series.rows().len() as u64,
         after_setup,
-        peak
-    );
+        peak,
+    ]);
+}
+
+/// A memory child's figures, one line for its parent: hosts, baseline [KiB],
+/// peak [KiB], a count showing the run finished, peak after setup [KiB], peak
+/// after the run [KiB].
+fn print_child(f: [u64; 6]) {
+    println!("{}", f.map(|x| x.to_string()).join(" "));
 }
 
 fn memory_child(hosts: u32, case: MemCase) {
@@ -375,15 +381,14 @@ fn memory_child(hosts: u32, case: MemCase) {
     // over its per-host records.
     let hosts_rec = sim.into_hosts();
     let peak = vm_hwm_kib();
-    println!(
-        "{} {} {} {} {} {}",
-        hosts,
+    print_child([
+        hosts as u64,
         base,
         peak,
-        hosts_rec.state.len(),
+        hosts_rec.state.len() as u64,
         after_setup,
-        after_run
-    );
+        after_run,
+    ]);
 }
 
 fn memory(hosts: u32) {
