@@ -12,6 +12,13 @@
 
 use crate::time::{DAY, SimTime};
 
+/// The largest error a host's clock may have [s]: a century either way. A
+/// clock's time is an `f64` of seconds, which stops resolving a day near
+/// 10¹¹ days; there the next change of phase cannot be found and a run would
+/// not end (found by the black-box campaign, `FUZZING.md`). A century is far
+/// beyond any wrong clock of 2001 and far inside that limit.
+pub const MAX_CLOCK_ERROR: f64 = 36_525.0 * DAY;
+
 /// What an infected Code Red host does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {

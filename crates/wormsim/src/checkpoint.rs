@@ -308,8 +308,18 @@ impl Checkpoint {
             let clock_offset = f[7]
                 .parse::<f64>()
                 .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| err(ln, col(7), format!("bad clock offset `{}`", f[7])))?;
+                .filter(|x| x.abs() <= crate::calendar::MAX_CLOCK_ERROR)
+                .ok_or_else(|| {
+                    err(
+                        ln,
+                        col(7),
+                        format!(
+                            "bad clock offset `{}`; use seconds within ±{} (a century)",
+                            f[7],
+                            crate::calendar::MAX_CLOCK_ERROR
+                        ),
+                    )
+                })?;
             infector_addr.push(if f[10].is_empty() {
                 None
             } else {
@@ -505,6 +515,25 @@ mod tests {
         assert!(Checkpoint::parse("x.ckpt", &format!("{}\r\n", text.trim_end())).is_ok());
         let bad_sum = format!("{}{CHECKSUM}zz\n", &text[..text.rfind(CHECKSUM).unwrap()]);
         assert!(Checkpoint::parse("x.ckpt", &bad_sum).is_err());
+    }
+
+    /// A clock offset beyond a century is refused, as the scenario's
+    /// `wrong_clock_max_days` is (the calendar cannot step such a clock).
+    #[test]
+    fn a_clock_offset_beyond_a_century_is_refused() {
+        let mut c = sample();
+        c.hosts[1].clock_offset = -crate::calendar::MAX_CLOCK_ERROR;
+        let back = Checkpoint::parse("x.ckpt", &c.to_text()).expect("a century is allowed");
+        assert_eq!(
+            back.hosts[1].clock_offset,
+            -crate::calendar::MAX_CLOCK_ERROR
+        );
+        for off in [crate::calendar::MAX_CLOCK_ERROR * 1.001, 1e20, -1e300] {
+            c.hosts[1].clock_offset = off;
+            let e = Checkpoint::parse("x.ckpt", &c.to_text()).unwrap_err();
+            assert!(e.msg.contains("bad clock offset"), "{off}: {e}");
+            assert!(e.msg.contains("a century"), "{off}: {e}");
+        }
     }
 
     #[test]

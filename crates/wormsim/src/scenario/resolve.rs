@@ -848,7 +848,22 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
         }
     }
     let wrong_clock_max = match c.and_then(|c| c.wrong_clock_max_days.as_ref()) {
-        Some(v) => cx.positive(v, "calendar.wrong_clock_max_days", "[days]")? * DAY,
+        Some(v) => {
+            let days = cx.positive(v, "calendar.wrong_clock_max_days", "[days]")?;
+            let max = crate::calendar::MAX_CLOCK_ERROR / DAY;
+            if days > max {
+                return Err(cx.err(
+                    v.span(),
+                    "calendar.wrong_clock_max_days",
+                    if days < 1e9 {
+                        format!("{days} days is more than a century; use at most {max}")
+                    } else {
+                        format!("{days:e} days is more than a century; use at most {max}")
+                    },
+                ));
+            }
+            days * DAY
+        }
         // [A] a wrong clock is off by up to a month either way.
         None => 30.0 * DAY,
     };

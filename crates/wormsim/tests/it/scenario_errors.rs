@@ -127,6 +127,25 @@ fn error_table() {
     }
 }
 
+/// A clock wrong by more than a century is refused: near 10^11 days the
+/// calendar can no longer find a clock's next change, and the run would not
+/// end (found by the black-box campaign at 1e308 and 1e20 days).
+#[test]
+fn a_clock_wrong_by_more_than_a_century_is_refused() {
+    let with =
+        |v: &str| format!("{GOOD}[calendar]\nwrong_clocks = 10\nwrong_clock_max_days = {v}\n");
+    for v in ["36526", "1e20", "1e308"] {
+        let e = err(&with(v));
+        assert_eq!(
+            at(&e),
+            (15, 24, "calendar.wrong_clock_max_days".to_string()),
+            "{e}"
+        );
+        assert!(e.to_string().contains("use at most 36525"), "{e}");
+    }
+    Scenario::from_str("ok.toml", &with("36525")).expect("a century is allowed");
+}
+
 #[test]
 fn population_larger_than_the_space() {
     let text = GOOD
