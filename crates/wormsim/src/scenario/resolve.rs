@@ -855,11 +855,15 @@ pub(super) fn resolve(src: &Source) -> Result<Scenario, ScenarioError> {
                 return Err(cx.err(
                     v.span(),
                     "calendar.wrong_clock_max_days",
-                    if days < 1e9 {
-                        format!("{days} days is more than a century; use at most {max}")
-                    } else {
-                        format!("{days:e} days is more than a century; use at most {max}")
-                    },
+                    format!(
+                        "{} days is more than a century; use at most {max}",
+                        // (1e308 in full would be 309 digits.)
+                        if days < 1e9 {
+                            days.to_string()
+                        } else {
+                            format!("{days:e}")
+                        }
+                    ),
                 ));
             }
             days * DAY
