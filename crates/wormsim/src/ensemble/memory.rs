@@ -3,7 +3,7 @@
 //! # Formula
 //! ```text
 //! total = base + threads · in_flight + outputs
-//! in_flight = hosts · PER_HOST + reference + series
+//! in_flight = hosts · PER_HOST + reference + series + grid
 //! ```
 //! - `PER_HOST` [bytes/host] covers one engine instance at its peak: the population
 //!   and scan rates, the 28- or 32-byte host records, first-infection time and infector
@@ -21,6 +21,8 @@
 //!   `PER_HOST` rounds that up to 272.
 //! - `reference`: the per-probe engine's address-space map, `4 · 2^space_bits`.
 //! - `series` = bins · (1 + variables) · 8 bytes, the run's series while kept.
+//! - `grid` = bins · [`GRID_PER_BIN`]: the pooled re-infections' integrals logged at
+//!   every bin, and the clocks searched over them (`engine::general::pool`).
 //! - `outputs`: what the command keeps until it writes (all replicates' series for
 //!   an ensemble, one point's for a sweep merge) plus the rendered tables.
 //!
@@ -47,6 +49,12 @@ pub const RUN_PER_HOST: u64 = 208;
 /// rendered `hosts.csv` (about 65 bytes a row). 90 measured (95.9 MB peak RSS
 /// with `--hosts`, same run and date), rounded up.
 pub const HOSTS_TABLE_PER_HOST: u64 = 112;
+/// The pooled re-infections' log per output bin [bytes/bin]: the integrals `A` and
+/// `B` (16 bytes), and for each of up to 4 weights a clock (8 bytes) and its
+/// index (two 4-byte buckets per point). Checked 2026-11-29: the CRv2 preset run
+/// for ten days at 1 s bins (777,602 bins) peaked at 265 MiB of RSS, against an
+/// estimate of 559.5 MiB without this term and 622.7 MiB with it.
+pub const GRID_PER_BIN: u64 = 16 + 4 * (8 + 8);
 /// Fixed process overhead: binary, allocator, thread stacks [bytes].
 pub const BASE: u64 = 8 << 20;
 
@@ -108,12 +116,18 @@ fn reference_bytes(s: &Scenario, choice: EngineChoice) -> u64 {
     }
 }
 
+/// The pooled re-infections' grid of one run [bytes].
+fn grid_bytes(s: &Scenario) -> u64 {
+    bins(s).saturating_mul(GRID_PER_BIN)
+}
+
 /// One replicate in flight [bytes].
 pub fn per_run(s: &Scenario, choice: EngineChoice) -> u64 {
     hosts(s)
         .saturating_mul(PER_HOST)
         .saturating_add(reference_bytes(s, choice))
         .saturating_add(series_bytes(s).saturating_mul(2))
+        .saturating_add(grid_bytes(s))
 }
 
 /// Bytes of the quantile table of one point, rendered (about 160 bytes a row).
@@ -141,7 +155,8 @@ pub fn single(s: &Scenario, choice: EngineChoice, hosts_table: bool) -> MemoryEs
         per_run: n
             .saturating_mul(RUN_PER_HOST)
             .saturating_add(reference_bytes(s, choice))
-            .saturating_add(series_bytes(s).saturating_mul(2)),
+            .saturating_add(series_bytes(s).saturating_mul(2))
+            .saturating_add(grid_bytes(s)),
         threads: 1,
         outputs: if hosts_table {
             n.saturating_mul(HOSTS_TABLE_PER_HOST)
@@ -211,6 +226,16 @@ mod tests {
         let rh = single(&s, EngineChoice::Auto, true);
         assert!(r.total() < BASE + a.per_run, "{}", human(r.total()));
         assert_eq!(rh.total() - r.total(), 360_000 * HOSTS_TABLE_PER_HOST);
+        // Each bin adds its series (kept twice) and the pooled re-infections'
+        // grid.
+        let mut fine = s.clone();
+        fine.output.bin = 1.0;
+        let more_bins = bins(&fine) - bins(&s);
+        let per_bin = 2 * (1 + SERIES_VARIABLES.len() as u64) * 8 + GRID_PER_BIN;
+        assert_eq!(
+            per_run(&fine, EngineChoice::Auto) - a.per_run,
+            more_bins * per_bin
+        );
         assert_eq!(human(1536), "1.5 KiB");
         assert_eq!(human(10), "10 B");
     }
