@@ -454,6 +454,28 @@ impl Members {
     fn choose(&self, rng: &mut Rng) -> u32 {
         self.items[crate::rng::below(rng, self.items.len() as u32) as usize]
     }
+    /// Leave a hole ([`NO_HOST`]) at `pos`, to be closed by [`Members::close_holes`].
+    #[inline]
+    fn vacate(&mut self, pos: u32) {
+        debug_assert_ne!(self.items[pos as usize], NO_HOST);
+        self.items[pos as usize] = NO_HOST;
+    }
+    /// Close the holes left by [`Members::vacate`], keeping the order of the
+    /// rest; `moved(h, pos)` is told each member's new position where it changed.
+    fn close_holes(&mut self, mut moved: impl FnMut(u32, u32)) {
+        let mut k = 0;
+        for i in 0..self.items.len() {
+            let h = self.items[i];
+            if h != NO_HOST {
+                if k != i {
+                    self.items[k] = h;
+                    moved(h, k as u32);
+                }
+                k += 1;
+            }
+        }
+        self.items.truncate(k);
+    }
 }
 
 /// The susceptible and the infected sets in one array of a slot per host.
@@ -2166,6 +2188,9 @@ impl General {
                         }
                         _ => None,
                     };
+                    // Every right-clock host changes weight at once; no host is
+                    // drawn until all have (scanset::ScanSet::begin_removals).
+                    self.scan.begin_removals();
                     // Pooled hosts first, in host order: each is settled and
                     // enters the phase while its record is in cache.
                     let done = self.pool_enter_phase(phase, obs);
@@ -2184,6 +2209,7 @@ impl General {
                     for h in hosts {
                         self.enter_phase(h, phase, obs);
                     }
+                    self.scan.end_removals(&mut self.h);
                     if let (Some(max_lag), Some(b)) = (cohort_lag, self.cohort_building.take()) {
                         self.cohort = (!b.is_empty()).then(|| {
                             let e = exp1(&mut self.wake_rng);

@@ -35,6 +35,8 @@ struct Group {
     bound: u64,
     /// Members whose weight equals `bound`.
     at_bound: u32,
+    /// Holes left in `members` by removals in a batch ([`ScanSet::begin_removals`]).
+    holes: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +45,9 @@ pub(super) struct ScanSet {
     total: u64,
     /// Bit `g` is set when group `g` is not empty.
     live: u64,
+    /// In a batch of removals: a removal leaves a hole instead of moving the
+    /// group's last member into its place.
+    batch: bool,
 }
 
 impl ScanSet {
@@ -56,6 +61,7 @@ impl ScanSet {
             groups: vec![group; 64],
             total: 0,
             live: 0,
+            batch: false,
         }
     }
 
@@ -77,12 +83,39 @@ impl ScanSet {
     /// Hosts with a nonzero weight.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.groups.iter().map(|g| g.members.len()).sum()
+        self.groups
+            .iter()
+            .map(|g| g.members.len() - g.holes as usize)
+            .sum()
     }
 
     #[inline]
     fn group_of(w: u64) -> usize {
         63 - w.leading_zeros() as usize
+    }
+
+    /// Start a batch of removals: until [`ScanSet::end_removals`], a host whose
+    /// weight drops to 0 leaves a hole in its group instead of having the
+    /// group's last member moved into its place, which would write that
+    /// member's record: a cache miss per removal when many hosts leave at once
+    /// (the CRv2 preset's 354,000 at the switch to the flood phase; 29 → 15 ms
+    /// for the pooled ones, bench/RESULTS.md). Any other change ends the batch
+    /// first. No draw may be made during a batch.
+    pub fn begin_removals(&mut self) {
+        self.batch = true;
+    }
+
+    /// End a batch of removals: close the holes, keeping the order of the
+    /// members that stay, and write their new positions.
+    pub fn end_removals<H: IndexMut<usize, Output = Host> + ?Sized>(&mut self, hosts: &mut H) {
+        self.batch = false;
+        for grp in &mut self.groups {
+            if grp.holes > 0 {
+                grp.holes = 0;
+                grp.members
+                    .close_holes(|h, pos| hosts[h as usize].spos = pos);
+            }
+        }
     }
 
     /// Set host `h`'s weight to `new` (its record holds the old one).
@@ -96,18 +129,29 @@ impl ScanSet {
         if old == new {
             return;
         }
+        if self.batch && new > 0 {
+            self.end_removals(hosts);
+        }
         if old > 0 {
             let g = Self::group_of(old);
             let grp = &mut self.groups[g];
             let pos = hosts[h as usize].spos;
-            if let Some(moved) = grp.members.swap_remove(pos) {
+            if self.batch {
+                grp.members.vacate(pos);
+                grp.holes += 1;
+            } else if let Some(moved) = grp.members.swap_remove(pos) {
                 hosts[moved as usize].spos = pos;
             }
             grp.sum -= old;
             if old == grp.bound {
                 grp.at_bound -= 1;
             }
-            if grp.members.is_empty() {
+            if grp.members.len() == grp.holes as usize {
+                if grp.holes > 0 {
+                    grp.holes = 0;
+                    grp.members
+                        .close_holes(|_, _| unreachable!("no member stays"));
+                }
                 grp.bound = 0;
                 grp.at_bound = 0;
                 self.live &= !(1u64 << g);
@@ -134,6 +178,7 @@ impl ScanSet {
     /// A host drawn with probability `w / total` (the set must not be empty).
     pub fn choose<H: Index<usize, Output = Host> + ?Sized>(&self, hosts: &H, rng: &mut Rng) -> u32 {
         debug_assert!(self.total > 0);
+        debug_assert!(!self.batch, "a draw during a batch of removals");
         let g = if self.live.is_power_of_two() {
             self.live.trailing_zeros() as usize
         } else {
@@ -200,6 +245,76 @@ mod tests {
                 let g = &s.groups[ScanSet::group_of(h.w)];
                 assert_eq!(g.members.items()[h.spos as usize], i as u32);
             }
+        }
+    }
+
+    /// Every member's position in its group is its record's `spos`, and the
+    /// set's hosts are those of nonzero weight.
+    fn assert_consistent(s: &ScanSet, hs: &[Host]) {
+        let mut members: Vec<u32> = Vec::new();
+        for (g, grp) in s.groups.iter().enumerate() {
+            assert_eq!(grp.holes, 0);
+            assert_eq!(s.live >> g & 1 == 1, !grp.members.is_empty());
+            for (pos, &h) in grp.members.items().iter().enumerate() {
+                assert_eq!(hs[h as usize].spos as usize, pos);
+                assert_eq!(ScanSet::group_of(hs[h as usize].w), g);
+                members.push(h);
+            }
+        }
+        members.sort_unstable();
+        let weighted: Vec<u32> = (0..hs.len() as u32)
+            .filter(|&h| hs[h as usize].w > 0)
+            .collect();
+        assert_eq!(members, weighted);
+        assert_eq!(s.total(), hs.iter().map(|h| h.w).sum::<u64>());
+    }
+
+    /// A batch of removals leaves the set that one removal at a time leaves
+    /// (the members in another order), also when a raise in the middle ends
+    /// the batch and when a group empties.
+    #[test]
+    fn a_batch_of_removals_leaves_the_same_set() {
+        let n = 40;
+        let weights = |h: u32| [3u64, 5, 9, 12, 700][h as usize % 5];
+        let build = || {
+            let mut hs = hosts(n);
+            let mut s = ScanSet::new(64);
+            for h in 0..n as u32 {
+                s.set(&mut hs, h, weights(h));
+            }
+            (hs, s)
+        };
+        // Remove every host of weight 700 (its group empties), some others,
+        // then raise one (ending the batch), then remove more.
+        let first: Vec<u32> = (0..n as u32).filter(|h| h % 5 == 4 || h % 3 == 0).collect();
+        let second: Vec<u32> = (0..n as u32).filter(|h| h % 7 == 1 && h % 3 != 0).collect();
+        let (mut one, mut s1) = build();
+        let (mut batch, mut s2) = build();
+        s2.begin_removals();
+        for &h in &first {
+            s1.set(&mut one, h, 0);
+            s2.set(&mut batch, h, 0);
+        }
+        assert_eq!(s1.total(), s2.total());
+        assert_eq!(s1.len(), s2.len());
+        s1.set(&mut one, 2, 40);
+        s2.set(&mut batch, 2, 40);
+        for &h in &second {
+            s1.set(&mut one, h, 0);
+            s2.set(&mut batch, h, 0);
+        }
+        s2.begin_removals();
+        s1.set(&mut one, 5, 0);
+        s2.set(&mut batch, 5, 0);
+        s2.end_removals(&mut batch[..]);
+        assert_consistent(&s1, &one);
+        assert_consistent(&s2, &batch);
+        let ws = |hs: &[Host]| hs.iter().map(|h| h.w).collect::<Vec<_>>();
+        assert_eq!(ws(&one), ws(&batch));
+        assert_eq!(s1.bound(), s2.bound());
+        assert_eq!(s1.live, s2.live);
+        for (a, b) in s1.groups.iter().zip(&s2.groups) {
+            assert_eq!((a.sum, a.bound, a.at_bound), (b.sum, b.bound, b.at_bound));
         }
     }
 
