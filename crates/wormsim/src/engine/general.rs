@@ -668,6 +668,9 @@ pub struct General {
     re: Channel,
     reb: Channel,
     rec: Channel,
+    /// The 32 random bits the next crash recovery will draw its host from,
+    /// if known (see [`General::prefetch_recovery`]).
+    rec_next: Option<u32>,
     wake_rng: Rng,
     t: SimTime,
     started: bool,
@@ -876,6 +879,7 @@ impl General {
             re: Channel::new(streams.stream(stream::REINFECTION)),
             reb: Channel::new(streams.stream(stream::REBOOT)),
             rec: Channel::new(streams.stream(stream::CRASH)),
+            rec_next: None,
             wake_rng: streams.stream(stream::WAKE),
             t: s.start,
             started: false,
@@ -1218,6 +1222,32 @@ impl General {
             self.h.rpos_mut(h as usize)
         } else {
             &mut self.h[h as usize].ipos
+        }
+    }
+
+    /// Ask the processor to load the record of the host the next crash
+    /// recovery will pick if the crashed set stays as it is (the pick is
+    /// `crashed[⌊x·len/2^32⌋]`, `x` the bits it will draw): a hint, which
+    /// changes nothing the run computes.
+    #[inline]
+    fn prefetch_recovery(&self) {
+        let (Some(x), len) = (self.rec_next, self.crashed.len()) else {
+            return;
+        };
+        if len == 0 {
+            return;
+        }
+        let k = ((x as u64 * len as u64) >> 32) as usize;
+        let h = self.crashed.items[k] as usize;
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            // SAFETY: SSE is part of every x86-64 target, and a prefetch
+            // never faults nor changes memory; the pointer is to a live record.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>((&self.h[h] as *const Host).cast()) };
+        }
+        if let Model::Local(l) = &self.model {
+            l.prefetch(h as u32);
         }
     }
 
@@ -1847,6 +1877,7 @@ impl General {
     /// `h` is down, crashed by a probe from `by` (or by its own payload).
     fn record_crash<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
         self.join(SetId::Crashed, h);
+        self.prefetch_recovery();
         self.counters.crashes += 1;
         self.emit(
             obs,
@@ -2000,6 +2031,7 @@ impl General {
                     self.remove_susceptible(h);
                     self.h[i].state = HostState::Crashed;
                     self.join(SetId::Crashed, h);
+                    self.prefetch_recovery();
                 }
                 HostState::Infected => {
                     self.remove_susceptible(h);
@@ -2150,11 +2182,21 @@ impl General {
                 }
                 _ => {
                     self.rec.fired();
+                    debug_assert!(
+                        self.rec_next
+                            .is_none_or(|x| x == rand::Rng::next_u32(&mut self.rec.rng.clone())),
+                        "the recovery's prefetch predicted its bits"
+                    );
                     let h = self.crashed.choose(&mut self.rec.rng);
+                    // The next recovery draws its waiting time, then its host.
+                    let mut next = self.rec.rng.clone();
+                    exp1(&mut next);
+                    self.rec_next = Some(rand::Rng::next_u32(&mut next));
                     self.leave(SetId::Crashed, h);
                     self.h[h as usize].state = HostState::Susceptible;
                     self.add_susceptible(h);
                     self.emit(obs, Event::Recover { t: self.t, host: h });
+                    self.prefetch_recovery();
                 }
             }
             return true;

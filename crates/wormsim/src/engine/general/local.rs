@@ -147,6 +147,22 @@ impl Local {
         self.p8.set(a, self.ra[a] as u128 * self.s8[a] as u128);
     }
 
+    /// Hint that `h` will become susceptible soon: load what
+    /// [`Local::add_susceptible`] reads first.
+    #[inline]
+    pub fn prefetch(&self, h: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let i = h as usize;
+            // SAFETY: as in `General::prefetch_recovery`.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>((&self.host_b[i] as *const u32).cast());
+                _mm_prefetch::<_MM_HINT_T0>((&self.spos[i] as *const u32).cast());
+            }
+        }
+    }
+
     /// `h` becomes susceptible: move it into its block's susceptible prefix.
     pub fn add_susceptible(&mut self, h: u32) {
         let b = self.host_b[h as usize] as usize;
