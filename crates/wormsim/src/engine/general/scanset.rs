@@ -100,7 +100,7 @@ impl ScanSet {
     /// member's record: a cache miss per removal when many hosts leave at once
     /// (the CRv2 preset's 354,000 at the switch to the flood phase; 29 → 15 ms
     /// for the pooled ones, bench/RESULTS.md). Any other change ends the batch
-    /// first. No draw may be made during a batch (one panics: it could land in a hole).
+    /// first. A draw during a batch panics, since it could land in a hole.
     pub fn begin_removals(&mut self) {
         self.batch = true;
     }
