@@ -400,6 +400,21 @@ impl Channel {
     }
 }
 
+/// Ask the processor to bring `r` into its cache: a hint, which changes
+/// nothing the program computes (a no-op off x86-64).
+#[inline]
+fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: SSE is part of every x86-64 target, and a prefetch never
+        // faults nor changes memory; the pointer comes from a live reference.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 /// A set of hosts with O(1) insert, remove and uniform choice, whose
 /// positions live in the host records (one cache miss less per update than a
 /// separate position array).
@@ -1238,16 +1253,10 @@ impl General {
             return;
         }
         let k = ((x as u64 * len as u64) >> 32) as usize;
-        let h = self.crashed.items[k] as usize;
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            // SAFETY: SSE is part of every x86-64 target, and a prefetch
-            // never faults nor changes memory; the pointer is to a live record.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>((&self.h[h] as *const Host).cast()) };
-        }
+        let h = self.crashed.items[k];
+        prefetch(&self.h[h as usize]);
         if let Model::Local(l) = &self.model {
-            l.prefetch(h as u32);
+            l.prefetch(h);
         }
     }
 

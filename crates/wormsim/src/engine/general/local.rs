@@ -151,16 +151,8 @@ impl Local {
     /// [`Local::add_susceptible`] reads first.
     #[inline]
     pub fn prefetch(&self, h: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let i = h as usize;
-            // SAFETY: as in `General::prefetch_recovery`.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>((&self.host_b[i] as *const u32).cast());
-                _mm_prefetch::<_MM_HINT_T0>((&self.spos[i] as *const u32).cast());
-            }
-        }
+        super::prefetch(&self.host_b[h as usize]);
+        super::prefetch(&self.spos[h as usize]);
     }
 
     /// `h` becomes susceptible: move it into its block's susceptible prefix.
