@@ -96,6 +96,7 @@ impl Observer for RunProgress {
     const NEEDS_HOSTS: bool = false;
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
+    const CRASH_INFECTORS: bool = false;
 
     #[inline]
     fn interval(&mut self, _from: SimTime, to: SimTime, _view: &View) {

@@ -90,6 +90,8 @@ pub enum Event {
     /// Infected `host` is susceptible again.
     Cleared { t: SimTime, host: u32, why: Clear },
     /// A probe from `infector` crashed `host` (Windows NT 4 and Code Red II).
+    /// The general engine reports `infector` as [`NO_HOST`] to observers
+    /// that do not read it ([`Observer::CRASH_INFECTORS`]).
     Crash {
         t: SimTime,
         host: u32,
@@ -196,6 +198,11 @@ pub trait Observer {
     const RATE_EVENTS: bool = true;
     /// Whether the observer wants [`Event::Probe`] (the reference engine only).
     const PROBE_EVENTS: bool = false;
+    /// Whether [`Event::Crash`] must carry its infector. If no observer reads
+    /// it, the general engine does not draw it and reports [`NO_HOST`]; if one
+    /// does, it draws it from a stream of its own. The outbreak is the same
+    /// either way.
+    const CRASH_INFECTORS: bool = true;
     /// The time grid `(start, bin [s])` by which the observer bins
     /// [`Event::Instance`], if it reads them at all.
     ///
@@ -218,6 +225,7 @@ impl Observer for () {
     const NEEDS_HOSTS: bool = false;
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
+    const CRASH_INFECTORS: bool = false;
 }
 
 impl<O: Observer + ?Sized> Observer for &mut O {
@@ -225,6 +233,7 @@ impl<O: Observer + ?Sized> Observer for &mut O {
     const EVENT_VIEW: bool = O::EVENT_VIEW;
     const RATE_EVENTS: bool = O::RATE_EVENTS;
     const PROBE_EVENTS: bool = O::PROBE_EVENTS;
+    const CRASH_INFECTORS: bool = O::CRASH_INFECTORS;
     fn instance_grid(&self) -> Option<(SimTime, f64)> {
         (**self).instance_grid()
     }
@@ -241,6 +250,7 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     const EVENT_VIEW: bool = A::EVENT_VIEW || B::EVENT_VIEW;
     const RATE_EVENTS: bool = A::RATE_EVENTS || B::RATE_EVENTS;
     const PROBE_EVENTS: bool = A::PROBE_EVENTS || B::PROBE_EVENTS;
+    const CRASH_INFECTORS: bool = A::CRASH_INFECTORS || B::CRASH_INFECTORS;
     /// The first member's grid, else the second's.
     fn instance_grid(&self) -> Option<(SimTime, f64)> {
         self.0.instance_grid().or_else(|| self.1.instance_grid())

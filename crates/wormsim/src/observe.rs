@@ -310,6 +310,7 @@ impl Observer for Series {
     const NEEDS_HOSTS: bool = false;
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
+    const CRASH_INFECTORS: bool = false;
 
     /// Rows are bins `(time[i−1], time[i]]` at `start + i·bin`.
     fn instance_grid(&self) -> Option<(SimTime, f64)> {

@@ -25,6 +25,10 @@ pub mod stream {
     pub const SEEDING: &str = "seeding";
     pub const INFECTION: &str = "infection";
     pub const INFECTION_TARGET: &str = "infection-target";
+    /// The victims of the general engine's uniform infections.
+    pub const INFECTION_VICTIM: &str = "infection-victim";
+    /// The infectors of the general engine's uniform infections.
+    pub const INFECTION_INFECTOR: &str = "infection-infector";
     pub const PATCH: &str = "patch";
     pub const REBOOT: &str = "reboot";
     pub const PROBES: &str = "probes";
@@ -38,6 +42,10 @@ pub mod stream {
     /// Checkpoint draws of the threads of detached wake sessions still asleep.
     pub const WAKE_DETACHED: &str = "wake-detached";
     pub const CRASH: &str = "crash-recovery";
+    /// The hosts of crash recoveries (their times come from `crash-recovery`).
+    pub const CRASH_RECOVERY_HOST: &str = "crash-recovery-host";
+    /// Infectors of probes that crash their target, for observers that read them.
+    pub const CRASH_INFECTOR: &str = "crash-infector";
     pub const WAKE: &str = "wake";
     pub const OBSERVE: &str = "observe";
     pub const REFERENCE: &str = "reference";

@@ -146,6 +146,7 @@ impl Observer for Watch {
     const NEEDS_HOSTS: bool = true;
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
+    const CRASH_INFECTORS: bool = false;
     fn event(&mut self, e: &Event, _view: &View) {
         match *e {
             Event::Infection {

@@ -400,6 +400,51 @@ impl Channel {
     }
 }
 
+/// The bits of a stream drawn two ahead, so that what the next draws will
+/// pick can be prefetched ([`General::prefetch_victims`]). The values come out
+/// in the stream's order, so [`Ahead::below`] is [`crate::rng::below`] on it.
+struct Ahead {
+    next: [u32; AHEAD],
+    rng: Rng,
+}
+
+/// How many draws [`Ahead`] holds.
+const AHEAD: usize = 4;
+
+impl Ahead {
+    fn new(mut rng: Rng) -> Self {
+        let next = std::array::from_fn(|_| rand::Rng::next_u32(&mut rng));
+        Ahead { next, rng }
+    }
+    #[inline]
+    fn pop(&mut self) -> u32 {
+        let x = self.next[0];
+        self.next.copy_within(1.., 0);
+        self.next[AHEAD - 1] = rand::Rng::next_u32(&mut self.rng);
+        x
+    }
+    /// Uniform on `0..n` (`n > 0`): Lemire's multiply and reject, as
+    /// [`crate::rng::below`].
+    #[inline]
+    fn below(&mut self, n: u32) -> u32 {
+        debug_assert!(n > 0);
+        let mut m = self.pop() as u64 * n as u64;
+        if (m as u32) < n {
+            let t = n.wrapping_neg() % n;
+            while (m as u32) < t {
+                m = self.pop() as u64 * n as u64;
+            }
+        }
+        (m >> 32) as u32
+    }
+    /// What [`Ahead::below`] will return `k` draws from now (`k` < [`AHEAD`]) if it
+    /// is asked for `0..n` and does not reject.
+    #[inline]
+    fn peek(&self, k: usize, n: u32) -> usize {
+        ((self.next[k] as u64 * n as u64) >> 32) as usize
+    }
+}
+
 /// Ask the processor to bring `r` into its cache: a hint, which changes
 /// nothing the program computes (a no-op off x86-64).
 #[inline]
@@ -468,6 +513,16 @@ impl Members {
     #[inline]
     fn choose(&self, rng: &mut Rng) -> u32 {
         self.items[crate::rng::below(rng, self.items.len() as u32) as usize]
+    }
+    /// The slot [`Members::choose`] will read if it draws from `rng` (which
+    /// it advances as `choose` would).
+    #[inline]
+    fn peek(&self, rng: &mut Rng) -> Option<&u32> {
+        if self.items.is_empty() {
+            return None;
+        }
+        self.items
+            .get(crate::rng::below(rng, self.items.len() as u32) as usize)
     }
     /// Leave a hole ([`NO_HOST`]) at `pos`, to be closed by [`Members::close_holes`].
     #[inline]
@@ -672,6 +727,12 @@ pub struct General {
     patch_replay: Box<PatchReplay>,
     /// The hosts' scan rates and thread counts by class ([`Host::class`]).
     classes: Classes,
+    /// One bit per host, set if its clock is wrong ([`trait_bit::WRONG_CLOCK`]),
+    /// and set if it runs Windows NT 4 ([`trait_bit::NT4`]): asked at nearly
+    /// every infection, in 1/8 of the trait bytes' cache lines (bench/RESULTS.md,
+    /// "Wrong clocks and NT 4 in bit sets").
+    wrong: Vec<u64>,
+    nt4: Vec<u64>,
     heap: queue::Queue<Sched>,
     seq: u64,
     breaks: Vec<(SimTime, Break)>,
@@ -683,9 +744,15 @@ pub struct General {
     re: Channel,
     reb: Channel,
     rec: Channel,
-    /// The 32 random bits the next crash recovery will draw its host from,
-    /// if known (see [`General::prefetch_recovery`]).
-    rec_next: Option<u32>,
+    /// The hosts of crash recoveries, drawn ahead ([`General::prefetch_recovery`]).
+    rec_host: Ahead,
+    /// The uniform model's infection victims, drawn ahead.
+    victim: Ahead,
+    /// The uniform model's infectors' draws ([`General::prefetch_victims`]).
+    infector_rng: Rng,
+    /// The draws of the infectors of probes that crash their target, for
+    /// observers that read them ([`Observer::CRASH_INFECTORS`]).
+    crash_rng: Rng,
     wake_rng: Rng,
     t: SimTime,
     started: bool,
@@ -852,6 +919,18 @@ impl General {
             Classes::new(std::mem::take(&mut setup.thread_units), &setup.threads)?;
         setup.threads = Vec::new();
         let h = Hosts::new(class, cfg.max_instances > 1);
+        let bits = |bit: u8| -> Vec<u64> {
+            setup
+                .flags
+                .chunks(64)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0, |w, (k, &f)| w | u64::from(f & bit != 0) << k)
+                })
+                .collect()
+        };
+        let (wrong, nt4) = (bits(trait_bit::WRONG_CLOCK), bits(trait_bit::NT4));
         let mut g = General {
             n,
             h,
@@ -883,6 +962,8 @@ impl General {
             next_patch: 0,
             patch_replay,
             classes,
+            wrong,
+            nt4,
             heap: queue::Queue::new(),
             seq: 0,
             breaks,
@@ -894,7 +975,10 @@ impl General {
             re: Channel::new(streams.stream(stream::REINFECTION)),
             reb: Channel::new(streams.stream(stream::REBOOT)),
             rec: Channel::new(streams.stream(stream::CRASH)),
-            rec_next: None,
+            rec_host: Ahead::new(streams.stream(stream::CRASH_RECOVERY_HOST)),
+            victim: Ahead::new(streams.stream(stream::INFECTION_VICTIM)),
+            infector_rng: streams.stream(stream::INFECTION_INFECTOR),
+            crash_rng: streams.stream(stream::CRASH_INFECTOR),
             wake_rng: streams.stream(stream::WAKE),
             t: s.start,
             started: false,
@@ -963,8 +1047,7 @@ impl General {
     }
 
     fn wrong_clock(&self, h: u32) -> bool {
-        // The setup's one byte per host stays in cache; the host record may not.
-        self.traits(h) & trait_bit::WRONG_CLOCK != 0
+        self.wrong[h as usize / 64] >> (h % 64) & 1 != 0
     }
 
     fn local(&self, h: u32, t: f64) -> f64 {
@@ -1240,24 +1323,25 @@ impl General {
         }
     }
 
-    /// Ask the processor to load the record of the host the next crash
-    /// recovery will pick if the crashed set stays as it is (the pick is
-    /// `crashed[⌊x·len/2^32⌋]`, `x` the bits it will draw): a hint, which
+    /// Ask the processor to load what the next crash recoveries will read if
+    /// the crashed set keeps its size (a crash adds a member, a recovery
+    /// removes one): the records of the hosts the next two recoveries pick,
+    /// and the slot of the one [`AHEAD`] − 1 recoveries on. A hint, which
     /// changes nothing the run computes.
     #[inline]
     fn prefetch_recovery(&self) {
-        let (Some(x), len) = (self.rec_next, self.crashed.len()) else {
-            return;
-        };
+        let len = self.crashed.len();
         if len == 0 {
             return;
         }
-        let k = ((x as u64 * len as u64) >> 32) as usize;
-        let h = self.crashed.items[k];
-        prefetch(&self.h[h as usize]);
-        if let Model::Local(l) = &self.model {
-            l.prefetch(h);
+        for k in 0..2 {
+            let h = self.crashed.items[self.rec_host.peek(k, len as u32)];
+            prefetch(&self.h[h as usize]);
+            if let Model::Local(l) = &self.model {
+                l.prefetch(h);
+            }
         }
+        prefetch(&self.crashed.items[self.rec_host.peek(AHEAD - 1, len as u32)]);
     }
 
     /// Add `h` to `set` (a host is in at most one of the state sets).
@@ -1931,8 +2015,15 @@ impl General {
     }
 
     /// A probe from `by` reached susceptible `h`.
+    /// Whether a probe that reaches susceptible `h` crashes it instead of
+    /// infecting it (Windows NT 4 under Code Red II).
+    #[inline]
+    fn crashes(&self, h: u32) -> bool {
+        self.cfg.nt4_crash && self.nt4[h as usize / 64] >> (h % 64) & 1 != 0
+    }
+
     fn hit_susceptible<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
-        if self.cfg.nt4_crash && self.traits(h) & trait_bit::NT4 != 0 {
+        if self.crashes(h) {
             self.remove_susceptible(h);
             self.h[h as usize].state = HostState::Crashed;
             self.record_crash(h, by, obs);
@@ -2191,16 +2282,8 @@ impl General {
                 }
                 _ => {
                     self.rec.fired();
-                    debug_assert!(
-                        self.rec_next
-                            .is_none_or(|x| x == rand::Rng::next_u32(&mut self.rec.rng.clone())),
-                        "the recovery's prefetch predicted its bits"
-                    );
-                    let h = self.crashed.choose(&mut self.rec.rng);
-                    // The next recovery draws its waiting time, then its host.
-                    let mut next = self.rec.rng.clone();
-                    exp1(&mut next);
-                    self.rec_next = Some(rand::Rng::next_u32(&mut next));
+                    let k = self.rec_host.below(self.crashed.len() as u32);
+                    let h = self.crashed.items[k as usize];
                     self.leave(SetId::Crashed, h);
                     self.h[h as usize].state = HostState::Susceptible;
                     self.add_susceptible(h);
@@ -2315,28 +2398,89 @@ impl General {
     }
 
     fn fire_infection<O: Observer>(&mut self, obs: &mut O) {
+        // A probe that crashes its target (Windows NT 4 and Code Red II)
+        // infects no one, so only an observer reads its infector: drawn then
+        // from a stream of its own, so the outbreak is the same either way.
         let (target, by) = match &self.model {
-            Model::Uniform => (self.states.choose(false, &mut self.inf.rng), NO_HOST),
+            Model::Uniform => {
+                let k = self.victim.below(self.states.len(false) as u32);
+                let target = self.states.get(false, k as usize);
+                let by = if !self.crashes(target) {
+                    self.scan.choose(&self.h, &mut self.infector_rng)
+                } else if O::CRASH_INFECTORS {
+                    self.scan.choose(&self.h, &mut self.crash_rng)
+                } else {
+                    NO_HOST
+                };
+                (target, by)
+            }
             Model::Local(l) => {
                 let (hosts, scan) = (&self.h, &self.scan);
-                l.choose(
-                    scan.bound(),
-                    |rng| scan.choose(hosts, rng),
-                    scan.total(),
-                    &mut self.inf.rng,
-                )
+                let (target, source) = l.target(scan.total(), &mut self.inf.rng);
+                let crashes = self.crashes(target);
+                let rng = if !crashes {
+                    Some(&mut self.inf.rng)
+                } else if O::CRASH_INFECTORS {
+                    Some(&mut self.crash_rng)
+                } else {
+                    None
+                };
+                let by = rng.map_or(NO_HOST, |rng| {
+                    l.infector(source, scan.bound(), |rng| scan.choose(hosts, rng), rng)
+                });
+                (target, by)
             }
             Model::Subset(m) => m.choose(&mut self.inf.rng),
             Model::Sequence(_) | Model::Permutation(_) => {
                 unreachable!("runner scanning has no infection channel")
             }
         };
-        let by = if by == NO_HOST {
-            self.choose_infector()
-        } else {
+        // The subset model draws some targets alone: their infector now.
+        let by = if by != NO_HOST {
             by
+        } else if !self.crashes(target) {
+            self.choose_infector()
+        } else if O::CRASH_INFECTORS {
+            self.scan.choose(&self.h, &mut self.crash_rng)
+        } else {
+            NO_HOST
         };
         self.hit_susceptible(target, by, obs);
+        if matches!(self.model, Model::Uniform) {
+            self.prefetch_victims();
+        }
+    }
+
+    /// Ask the processor to load what the next infections of the uniform
+    /// model will read, assuming each event until then is an infection (each
+    /// removes one member from the susceptible set, the last member moving
+    /// into its slot): the host and infection records of the next victim and
+    /// of the one after, the slot of the victim [`AHEAD`] − 1 infections on,
+    /// the record of the member the removal after next moves, and the
+    /// scanning set's slot the next infector is drawn from. A hint, which
+    /// changes nothing the run computes. A load takes longer than one event,
+    /// so each is asked for an event or more before it is needed.
+    #[inline]
+    fn prefetch_victims(&self) {
+        let n = self.states.len(false);
+        for k in 0..2 {
+            if n > k {
+                let m = (n - k) as u32;
+                let h = self.states.get(false, self.victim.peek(k, m)) as usize;
+                prefetch(&self.h[h]);
+                prefetch(&self.records[h]);
+            }
+        }
+        if n >= AHEAD {
+            let k = self.victim.peek(AHEAD - 1, (n + 1 - AHEAD) as u32);
+            prefetch(&self.states.slots[self.states.slot(false, k)]);
+        }
+        if n >= 2 {
+            prefetch(&self.h[self.states.get(false, n - 2) as usize]);
+        }
+        if let Some(slot) = self.scan.peek(&self.infector_rng) {
+            prefetch(slot);
+        }
     }
 
     fn fire_reinfection<O: Observer>(&mut self, obs: &mut O) {
@@ -2627,6 +2771,37 @@ impl General {
 mod tests {
     use super::*;
     use crate::rng::Streams;
+
+    /// `Ahead` hands out the stream's values in order: its uniform draws are
+    /// `rng::below`'s on the same stream (rejections included, with bounds
+    /// near 2^32 where they are frequent), and `peek` names the next one.
+    #[test]
+    fn drawing_ahead_draws_the_same_values() {
+        let streams = Streams::new(3, 0);
+        let mut ahead = Ahead::new(streams.stream("ahead-test"));
+        let mut plain = streams.stream("ahead-test");
+        let mut bound = 1u32;
+        for i in 0..20_000u32 {
+            bound = match i % 4 {
+                0 => 1 + i,
+                1 => u32::MAX - i,
+                2 => (1 << 31) + 1 + i,
+                _ => bound.wrapping_mul(2_654_435_761).max(1),
+            };
+            let peeked = ahead.peek(0, bound);
+            let x = ahead.below(bound);
+            assert_eq!(
+                x,
+                crate::rng::below(&mut plain, bound),
+                "draw {i}, bound {bound}"
+            );
+            assert!(x < bound);
+            // Without a rejection the draw is the one peeked at.
+            if x as usize != peeked {
+                assert!(bound > 1 << 20, "a rejection at a small bound {bound}");
+            }
+        }
+    }
 
     /// CRv1 with a runner per thread and frequent reboots: every reboot re-aims
     /// every moving runner and leaves its earlier hit stale in the heap. The

@@ -570,6 +570,7 @@ impl Observer for Telescopes {
     const NEEDS_HOSTS: bool = true;
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = true;
+    const CRASH_INFECTORS: bool = false;
 
     fn event(&mut self, e: &Event, _v: &View) {
         match *e {

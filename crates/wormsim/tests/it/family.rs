@@ -184,10 +184,34 @@ wrong_clocks = 0
 fn crii_local_preference_matches_the_reference() {
     let s = crii("[defense.reboot]\nrate = 20\n", 60);
     let th = [40, 150, 260];
-    let reference = replicate(&s, EngineChoice::Reference, 51, 300, &th);
-    let exact = replicate(&s, EngineChoice::Auto, 52, 300, &th);
+    // Each run's milestones, final size, and its NT 4 crashes and the hosts
+    // down at the end.
+    let replicate = |engine, seed| -> Vec<(Vec<Option<f64>>, u32, [f64; 2])> {
+        (0..300)
+            .map(|i| {
+                let mut sim = Simulation::new(&s, seed, i, engine).expect("setup");
+                let mut m = crate::support::Milestones::new(s.start, th.to_vec());
+                sim.run(&mut m);
+                let v = sim.view();
+                let c = [sim.counters().crashes as f64, v.crashed as f64];
+                (m.times, v.ever_infected, c)
+            })
+            .collect()
+    };
+    let reference = replicate(EngineChoice::Reference, 51);
+    let exact = replicate(EngineChoice::Auto, 52);
+    for (i, what, least) in [
+        (0, "CRII NT 4 crashes", 20.0),
+        (1, "CRII hosts down at the end", 2.0),
+    ] {
+        let col =
+            |r: &[(Vec<Option<f64>>, u32, [f64; 2])]| r.iter().map(|x| x.2[i]).collect::<Vec<_>>();
+        let mean = col(&exact).iter().sum::<f64>() / 300.0;
+        assert!(mean > least, "{what}: {mean} per run, too few to test");
+        assert_same_distribution(what, &col(&exact), &col(&reference));
+    }
     for (i, name) in [(0, "40"), (1, "150"), (2, "260")] {
-        let col = |r: &[(Vec<Option<f64>>, u32, u32)]| {
+        let col = |r: &[(Vec<Option<f64>>, u32, [f64; 2])]| {
             r.iter()
                 .map(|x| x.0[i].unwrap_or(f64::INFINITY))
                 .collect::<Vec<_>>()
@@ -199,7 +223,7 @@ fn crii_local_preference_matches_the_reference() {
         );
     }
     let final_size =
-        |r: &[(Vec<Option<f64>>, u32, u32)]| r.iter().map(|x| x.1 as f64).collect::<Vec<_>>();
+        |r: &[(Vec<Option<f64>>, u32, [f64; 2])]| r.iter().map(|x| x.1 as f64).collect::<Vec<_>>();
     assert_same_distribution(
         "CRII final size",
         &final_size(&exact),
@@ -213,6 +237,69 @@ fn crii_local_preference_matches_the_reference() {
     // in the infector's /8 or /16.
     assert!(l16 + l8 > 2.0 * other, "not local: {l16} {l8} {other}");
     assert_locality_matches(&s, 300, 20);
+}
+
+/// The infectors of probes that crash their target: drawn, from a stream of
+/// their own, only for an observer that reads them. The outbreak is the same
+/// with and without such an observer; each infector it reads is a host
+/// infected at the time; an observer that does not read them gets `NO_HOST`.
+#[test]
+fn crash_infectors_are_drawn_only_for_observers_that_read_them() {
+    struct Crashes<const READS: bool> {
+        by: Vec<(f64, u32)>,
+        none: u64,
+    }
+    impl<const READS: bool> Observer for Crashes<READS> {
+        const CRASH_INFECTORS: bool = READS;
+        fn event(&mut self, e: &Event, _v: &View) {
+            if let Event::Crash { t, infector, .. } = *e {
+                if infector == NO_HOST {
+                    self.none += 1;
+                } else {
+                    self.by.push((t.secs(), infector));
+                }
+            }
+        }
+    }
+    // Local preference (CRII's own), and uniform scanning.
+    for model in ["local", "uniform"] {
+        let mut s = crii("", 60);
+        if model == "uniform" {
+            s.worm.scan = wormsim::scenario::ScanStrategy::Uniform;
+        }
+        let run = |obs: &mut dyn FnMut(&mut Simulation)| {
+            let mut sim = Simulation::new(&s, 4, 0, EngineChoice::General).expect("setup");
+            obs(&mut sim);
+            sim
+        };
+        let mut reads = Crashes::<true> {
+            by: vec![],
+            none: 0,
+        };
+        let mut not = Crashes::<false> {
+            by: vec![],
+            none: 0,
+        };
+        let mut a = run(&mut |sim| sim.run(&mut ()));
+        let mut b = run(&mut |sim| sim.run(&mut reads));
+        let mut c = run(&mut |sim| sim.run(&mut not));
+        let crashes = a.counters().crashes;
+        assert!(crashes > 100, "{model}: only {crashes} crashes");
+        let ha = a.hosts();
+        for x in [&mut b, &mut c] {
+            assert!(crate::support::same_records(&ha, &x.hosts()));
+            assert_eq!(a.counters(), x.counters());
+        }
+        assert_eq!((reads.none, reads.by.len() as u64), (0, crashes));
+        assert_eq!((not.none, not.by.len()), (crashes, 0));
+        let h = b.hosts();
+        for &(t, by) in &reads.by {
+            assert!(
+                h.first_infected_at[by as usize] <= t,
+                "{model}: infector {by} at {t}"
+            );
+        }
+    }
 }
 
 /// Where infection number `k` (seeds excluded) lands relative to its infector:

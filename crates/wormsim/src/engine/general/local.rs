@@ -248,38 +248,63 @@ impl Local {
         self.infector_in_block(b, bound, rng)
     }
 
-    /// Choose the next infection: (target, infector). `bound` is at least
-    /// every weight [rate units]; `uniform()` draws an infector in proportion
-    /// to weight over all hosts.
-    pub fn choose(
-        &self,
-        bound: u64,
-        uniform: impl FnOnce(&mut Rng) -> u32,
-        w: u64,
-        rng: &mut Rng,
-    ) -> (u32, u32) {
+    /// Choose the next infection's target, and where its infector is to be
+    /// drawn from ([`Local::infector`]). Given the source, the target and the
+    /// infector are independent (a uniform susceptible host of the prefix, and
+    /// a spreading host of it in proportion to weight), so the infector may be
+    /// drawn later, from another stream, or not at all. `w` is the total
+    /// weight [rate units].
+    pub fn target(&self, w: u64, rng: &mut Rng) -> (u32, Source) {
         let a8 = self.c8 * self.p8.total() as f64;
         let a16 = self.c16 * self.p16.total() as f64;
         let au = self.cu * w as f64 * self.s16.total() as f64;
         let u = rng.random::<f64>() * (a8 + a16 + au);
         if u < a8 && self.p8.total() > 0 {
             let a = self.p8.find(below_u128(rng, self.p8.total()));
-            let (b0, b1) = (self.a_first_b[a] as usize, self.a_first_b[a + 1] as usize);
-            let target = self.susceptible_in(b0, self.s8[a], rng);
-            debug_assert!(b1 > b0);
-            let by = self.infector_in_top(a, bound, rng);
-            (target, by)
+            let b0 = self.a_first_b[a] as usize;
+            debug_assert!(self.a_first_b[a + 1] as usize > b0);
+            (self.susceptible_in(b0, self.s8[a], rng), Source::Top(a))
         } else if u < a8 + a16 && self.p16.total() > 0 {
             let b = self.p16.find(below_u128(rng, self.p16.total()));
-            let target = self.susceptible_in(b, self.s16.get(b), rng);
-            let by = self.infector_in_block(b, bound, rng);
-            (target, by)
+            (
+                self.susceptible_in(b, self.s16.get(b), rng),
+                Source::Block(b),
+            )
         } else {
-            let target = self.susceptible_in(0, self.s16.total(), rng);
-            let by = uniform(rng);
-            (target, by)
+            (
+                self.susceptible_in(0, self.s16.total(), rng),
+                Source::Anywhere,
+            )
         }
     }
+
+    /// An infector from `source`, in proportion to weight. `bound` is at least
+    /// every weight [rate units]; `uniform()` draws an infector in proportion
+    /// to weight over all hosts.
+    pub fn infector(
+        &self,
+        source: Source,
+        bound: u64,
+        uniform: impl FnOnce(&mut Rng) -> u32,
+        rng: &mut Rng,
+    ) -> u32 {
+        match source {
+            Source::Top(a) => self.infector_in_top(a, bound, rng),
+            Source::Block(b) => self.infector_in_block(b, bound, rng),
+            Source::Anywhere => uniform(rng),
+        }
+    }
+}
+
+/// Where an infection's probe came from ([`Local::target`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Source {
+    /// A host of the target's /8 (first level), by its own-/8 preference.
+    Top(usize),
+    /// A host of the target's /16 (second level), by its own-/16 preference.
+    Block(usize),
+    /// Any host, by the uniform part of the scan.
+    Anywhere,
 }
 
 /// Move `h` to `slot` of `order`, swapping with the host there.

@@ -179,22 +179,7 @@ impl ScanSet {
     pub fn choose<H: Index<usize, Output = Host> + ?Sized>(&self, hosts: &H, rng: &mut Rng) -> u32 {
         debug_assert!(self.total > 0);
         assert!(!self.batch, "a draw during a batch of removals");
-        let g = if self.live.is_power_of_two() {
-            self.live.trailing_zeros() as usize
-        } else {
-            let mut u = below_u64(rng, self.total);
-            let mut live = self.live;
-            loop {
-                let g = live.trailing_zeros() as usize;
-                let s = self.groups[g].sum;
-                if u < s {
-                    break g;
-                }
-                u -= s;
-                live &= live - 1;
-            }
-        };
-        let grp = &self.groups[g];
+        let grp = &self.groups[self.group(rng)];
         let uniform = grp.at_bound as usize == grp.members.len();
         loop {
             let h = grp.members.choose(rng);
@@ -202,6 +187,37 @@ impl ScanSet {
                 return h;
             }
         }
+    }
+
+    /// The group of a draw: in proportion to its sum.
+    #[inline]
+    fn group(&self, rng: &mut Rng) -> usize {
+        if self.live.is_power_of_two() {
+            return self.live.trailing_zeros() as usize;
+        }
+        let mut u = below_u64(rng, self.total);
+        let mut live = self.live;
+        loop {
+            let g = live.trailing_zeros() as usize;
+            let s = self.groups[g].sum;
+            if u < s {
+                return g;
+            }
+            u -= s;
+            live &= live - 1;
+        }
+    }
+
+    /// The member slot [`ScanSet::choose`] will read first if it draws from
+    /// `rng` as it is now, for a prefetch (`None` if the set is empty).
+    #[inline]
+    pub fn peek(&self, rng: &Rng) -> Option<&u32> {
+        if self.total == 0 || self.batch {
+            return None;
+        }
+        let mut rng = rng.clone();
+        let grp = &self.groups[self.group(&mut rng)];
+        grp.members.peek(&mut rng)
     }
 }
 
@@ -362,5 +378,46 @@ mod tests {
         let chi2: f64 = counts.iter().map(|&c| (c as f64 - e).powi(2) / e).sum();
         // 3 degrees of freedom: P(chi2 > 21.1) ≈ 1e-4.
         assert!(chi2 < 21.1, "chi2 = {chi2}, counts {counts:?}");
+    }
+
+    /// `peek` names the slot `choose` reads first, with one group and with
+    /// several; where the first member is kept (equal weights), it is the
+    /// member `choose` returns.
+    #[test]
+    fn peek_names_the_slot_choose_reads() {
+        let mut rng = Streams::new(8, 0).stream("scanset-peek");
+        for weights in [vec![5u64; 9], vec![1, 2, 3, 8, 8, 8, 13, 100, 100, 64]] {
+            let mut hs = hosts(weights.len());
+            let mut s = ScanSet::new(64);
+            assert!(s.peek(&rng).is_none());
+            for (h, &w) in weights.iter().enumerate() {
+                s.set(&mut hs, h as u32, w);
+            }
+            let (mut same, n) = (0, 2_000);
+            for _ in 0..n {
+                let slot = s.peek(&rng).expect("a set with members");
+                let at = s
+                    .groups
+                    .iter()
+                    .position(|g| {
+                        g.members
+                            .items()
+                            .as_ptr_range()
+                            .contains(&(slot as *const u32))
+                    })
+                    .expect("a slot of one of the groups");
+                let h = s.choose(&hs, &mut rng);
+                let g = &s.groups[at];
+                if g.at_bound as usize == g.members.len() {
+                    assert_eq!(*slot, h, "a uniform group keeps its first draw");
+                }
+                same += usize::from(*slot == h);
+            }
+            // Every group here keeps at least half of its draws.
+            assert!(
+                same * 2 >= n * 9 / 10,
+                "{same} of {n} draws were the peeked member"
+            );
+        }
     }
 }
