@@ -186,7 +186,8 @@ fn crii_local_preference_matches_the_reference() {
     let th = [40, 150, 260];
     // Each run's milestones, final size, and its NT 4 crashes and the hosts
     // down at the end.
-    let replicate = |engine, seed| -> Vec<(Vec<Option<f64>>, u32, [f64; 2])> {
+    type Run = (Vec<Option<f64>>, u32, [f64; 2]);
+    let replicate = |engine, seed| -> Vec<Run> {
         (0..300)
             .map(|i| {
                 let mut sim = Simulation::new(&s, seed, i, engine).expect("setup");
@@ -204,14 +205,13 @@ fn crii_local_preference_matches_the_reference() {
         (0, "CRII NT 4 crashes", 20.0),
         (1, "CRII hosts down at the end", 2.0),
     ] {
-        let col =
-            |r: &[(Vec<Option<f64>>, u32, [f64; 2])]| r.iter().map(|x| x.2[i]).collect::<Vec<_>>();
+        let col = |r: &[Run]| r.iter().map(|x| x.2[i]).collect::<Vec<_>>();
         let mean = col(&exact).iter().sum::<f64>() / 300.0;
         assert!(mean > least, "{what}: {mean} per run, too few to test");
         assert_same_distribution(what, &col(&exact), &col(&reference));
     }
     for (i, name) in [(0, "40"), (1, "150"), (2, "260")] {
-        let col = |r: &[(Vec<Option<f64>>, u32, [f64; 2])]| {
+        let col = |r: &[Run]| {
             r.iter()
                 .map(|x| x.0[i].unwrap_or(f64::INFINITY))
                 .collect::<Vec<_>>()
@@ -222,8 +222,7 @@ fn crii_local_preference_matches_the_reference() {
             &col(&reference),
         );
     }
-    let final_size =
-        |r: &[(Vec<Option<f64>>, u32, [f64; 2])]| r.iter().map(|x| x.1 as f64).collect::<Vec<_>>();
+    let final_size = |r: &[Run]| r.iter().map(|x| x.1 as f64).collect::<Vec<_>>();
     assert_same_distribution(
         "CRII final size",
         &final_size(&exact),
