@@ -248,11 +248,19 @@ pub fn below<R: rand::Rng + ?Sized>(rng: &mut R, n: u32) -> u32 {
 
 #[inline(always)]
 fn lemire32<R: rand::Rng + ?Sized>(x: u32, n: u32, rng: &mut R) -> u32 {
+    below_from(x, n, || rng.next_u32())
+}
+
+/// [`below`] on the 32-bit words `x`, then `next()`, … of a stream that is
+/// not an [`rand::Rng`] (`n > 0`): the same value `below` gives on the same words.
+#[inline(always)]
+pub fn below_from(x: u32, n: u32, mut next: impl FnMut() -> u32) -> u32 {
+    debug_assert!(n > 0);
     let mut m = x as u64 * n as u64;
     if (m as u32) < n {
         let t = n.wrapping_neg() % n;
         while (m as u32) < t {
-            m = rng.next_u32() as u64 * n as u64;
+            m = next() as u64 * n as u64;
         }
     }
     (m >> 32) as u32

@@ -423,19 +423,11 @@ impl Ahead {
         self.next[AHEAD - 1] = rand::Rng::next_u32(&mut self.rng);
         x
     }
-    /// Uniform on `0..n` (`n > 0`): Lemire's multiply and reject, as
-    /// [`crate::rng::below`].
+    /// Uniform on `0..n` (`n > 0`), as [`crate::rng::below`].
     #[inline]
     fn below(&mut self, n: u32) -> u32 {
-        debug_assert!(n > 0);
-        let mut m = self.pop() as u64 * n as u64;
-        if (m as u32) < n {
-            let t = n.wrapping_neg() % n;
-            while (m as u32) < t {
-                m = self.pop() as u64 * n as u64;
-            }
-        }
-        (m >> 32) as u32
+        let x = self.pop();
+        crate::rng::below_from(x, n, || self.pop())
     }
     /// What [`Ahead::below`] will return `k` draws from now (`k` < [`AHEAD`]) if it
     /// is asked for `0..n` and does not reject.
