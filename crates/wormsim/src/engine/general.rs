@@ -408,6 +408,24 @@ struct Ahead {
     rng: Rng,
 }
 
+/// The positions of the set bits of `bits`, in order.
+fn set_bits(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    bits.iter().enumerate().flat_map(|(k, &word)| {
+        let mut b = word;
+        std::iter::from_fn(move || {
+            (b != 0).then(|| {
+                let i = (k * 64) as u32 + b.trailing_zeros();
+                b &= b - 1;
+                i
+            })
+        })
+    })
+}
+
+/// How many hosts ahead the phase change's sweep asks for a host's slot in
+/// the scanning set ([`General::pool_enter_phase`]).
+const SWEEP_AHEAD: usize = 8;
+
 /// How many draws [`Ahead`] holds.
 const AHEAD: usize = 4;
 
@@ -1646,14 +1664,21 @@ impl General {
                 done[i / 64] |= 1 << (i % 64);
             }
         }
-        for (k, &bits) in done.iter().enumerate() {
-            let mut b = bits;
-            while b != 0 {
-                let h = (k * 64) as u32 + b.trailing_zeros();
-                b &= b - 1;
-                self.enter_phase(h, phase, obs);
+        // A host leaving the scanning set writes its slot there, at random
+        // in the set: ask for the slot of the host SWEEP_AHEAD places on.
+        let mut ahead = set_bits(&done).skip(SWEEP_AHEAD);
+        for h in set_bits(&done) {
+            if let Some(a) = ahead.next() {
+                let r = &self.h[a as usize];
+                if r.w > 0 {
+                    if let Some(slot) = self.scan.slot(r.w, r.spos) {
+                        prefetch(slot);
+                    }
+                }
             }
+            self.enter_phase(h, phase, obs);
         }
+        drop(ahead);
         done
     }
 

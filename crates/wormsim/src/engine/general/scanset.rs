@@ -208,6 +208,17 @@ impl ScanSet {
         }
     }
 
+    /// The member slot of a host of weight `w` (> 0) at position `spos` of
+    /// its group, for a prefetch.
+    #[inline]
+    pub fn slot(&self, w: u64, spos: u32) -> Option<&u32> {
+        self.groups
+            .get(Self::group_of(w))?
+            .members
+            .items
+            .get(spos as usize)
+    }
+
     /// The member slot [`ScanSet::choose`] will read first if it draws from
     /// `rng` as it is now, for a prefetch (`None` if the set is empty).
     #[inline]
