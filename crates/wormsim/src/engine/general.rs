@@ -400,31 +400,13 @@ impl Channel {
     }
 }
 
-/// The bits of a stream drawn two ahead, so that what the next draws will
-/// pick can be prefetched ([`General::prefetch_victims`]). The values come out
+/// The bits of a stream drawn [`AHEAD`] values ahead, so that what the next
+/// draws will pick can be prefetched ([`General::prefetch_victims`]). The values come out
 /// in the stream's order, so [`Ahead::below`] is [`crate::rng::below`] on it.
 struct Ahead {
     next: [u32; AHEAD],
     rng: Rng,
 }
-
-/// The positions of the set bits of `bits`, in order.
-fn set_bits(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
-    bits.iter().enumerate().flat_map(|(k, &word)| {
-        let mut b = word;
-        std::iter::from_fn(move || {
-            (b != 0).then(|| {
-                let i = (k * 64) as u32 + b.trailing_zeros();
-                b &= b - 1;
-                i
-            })
-        })
-    })
-}
-
-/// How many hosts ahead the phase change's sweep asks for a host's slot in
-/// the scanning set ([`General::pool_enter_phase`]).
-const SWEEP_AHEAD: usize = 8;
 
 /// How many draws [`Ahead`] holds.
 const AHEAD: usize = 4;
@@ -452,6 +434,50 @@ impl Ahead {
     #[inline]
     fn peek(&self, k: usize, n: u32) -> usize {
         ((self.next[k] as u64 * n as u64) >> 32) as usize
+    }
+}
+
+/// The positions of the set bits of `bits`, in order.
+fn set_bits(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    bits.iter().enumerate().flat_map(|(k, &word)| {
+        let mut b = word;
+        std::iter::from_fn(move || {
+            (b != 0).then(|| {
+                let i = (k * 64) as u32 + b.trailing_zeros();
+                b &= b - 1;
+                i
+            })
+        })
+    })
+}
+
+/// Whether bit `i` of `bits` is set.
+#[inline]
+fn has_bit(bits: &[u64], i: u32) -> bool {
+    bits[i as usize / 64] >> (i % 64) & 1 != 0
+}
+
+/// How many hosts ahead the phase change's sweep asks for a host's slot in
+/// the scanning set ([`General::pool_enter_phase`]).
+const SWEEP_AHEAD: usize = 8;
+
+/// The stream an infection's infector is drawn from: the model's own
+/// (`own`), unless the probe crashes its target (Windows NT 4 and Code Red
+/// II). Such a probe infects no one, so only an observer reads its infector
+/// (`O::CRASH_INFECTORS`): then it comes from `crash`, a stream of its own,
+/// so the outbreak is the same either way; else none is drawn.
+#[inline]
+fn infector_stream<'a, O: Observer>(
+    crashes: bool,
+    own: &'a mut Rng,
+    crash: &'a mut Rng,
+) -> Option<&'a mut Rng> {
+    if !crashes {
+        Some(own)
+    } else if O::CRASH_INFECTORS {
+        Some(crash)
+    } else {
+        None
     }
 }
 
@@ -1057,7 +1083,7 @@ impl General {
     }
 
     fn wrong_clock(&self, h: u32) -> bool {
-        self.wrong[h as usize / 64] >> (h % 64) & 1 != 0
+        has_bit(&self.wrong, h)
     }
 
     fn local(&self, h: u32, t: f64) -> f64 {
@@ -2031,14 +2057,14 @@ impl General {
         }
     }
 
-    /// A probe from `by` reached susceptible `h`.
     /// Whether a probe that reaches susceptible `h` crashes it instead of
     /// infecting it (Windows NT 4 under Code Red II).
     #[inline]
     fn crashes(&self, h: u32) -> bool {
-        self.cfg.nt4_crash && self.nt4[h as usize / 64] >> (h % 64) & 1 != 0
+        self.cfg.nt4_crash && has_bit(&self.nt4, h)
     }
 
+    /// A probe from `by` reached susceptible `h`.
     fn hit_susceptible<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
         if self.crashes(h) {
             self.remove_susceptible(h);
@@ -2203,11 +2229,6 @@ impl General {
     }
 
     // ----- the event loop ---------------------------------------------------
-
-    /// An infector in proportion to scanning weight ([`scanset`]).
-    fn choose_infector(&mut self) -> u32 {
-        self.scan.choose(&self.h, &mut self.inf.rng)
-    }
 
     pub fn step<O: Observer>(&mut self, stop: SimTime, obs: &mut O) -> bool {
         let tb = match self.breaks.get(self.next_break) {
@@ -2415,52 +2436,49 @@ impl General {
     }
 
     fn fire_infection<O: Observer>(&mut self, obs: &mut O) {
-        // A probe that crashes its target (Windows NT 4 and Code Red II)
-        // infects no one, so only an observer reads its infector: drawn then
-        // from a stream of its own, so the outbreak is the same either way.
         let (target, by) = match &self.model {
             Model::Uniform => {
                 let k = self.victim.below(self.states.len(false) as u32);
                 let target = self.states.get(false, k as usize);
-                let by = if !self.crashes(target) {
-                    self.scan.choose(&self.h, &mut self.infector_rng)
-                } else if O::CRASH_INFECTORS {
-                    self.scan.choose(&self.h, &mut self.crash_rng)
-                } else {
-                    NO_HOST
-                };
+                let by = infector_stream::<O>(
+                    self.crashes(target),
+                    &mut self.infector_rng,
+                    &mut self.crash_rng,
+                )
+                .map_or(NO_HOST, |rng| self.scan.choose(&self.h, rng));
                 (target, by)
             }
             Model::Local(l) => {
                 let (hosts, scan) = (&self.h, &self.scan);
                 let (target, source) = l.target(scan.total(), &mut self.inf.rng);
-                let crashes = self.crashes(target);
-                let rng = if !crashes {
-                    Some(&mut self.inf.rng)
-                } else if O::CRASH_INFECTORS {
-                    Some(&mut self.crash_rng)
-                } else {
-                    None
-                };
-                let by = rng.map_or(NO_HOST, |rng| {
+                let by = infector_stream::<O>(
+                    self.crashes(target),
+                    &mut self.inf.rng,
+                    &mut self.crash_rng,
+                )
+                .map_or(NO_HOST, |rng| {
                     l.infector(source, scan.bound(), |rng| scan.choose(hosts, rng), rng)
                 });
                 (target, by)
             }
-            Model::Subset(m) => m.choose(&mut self.inf.rng),
+            Model::Subset(m) => {
+                let (target, by) = m.choose(&mut self.inf.rng);
+                // Some targets are drawn alone: their infector now.
+                let by = if by != NO_HOST {
+                    by
+                } else {
+                    infector_stream::<O>(
+                        self.crashes(target),
+                        &mut self.inf.rng,
+                        &mut self.crash_rng,
+                    )
+                    .map_or(NO_HOST, |rng| self.scan.choose(&self.h, rng))
+                };
+                (target, by)
+            }
             Model::Sequence(_) | Model::Permutation(_) => {
                 unreachable!("runner scanning has no infection channel")
             }
-        };
-        // The subset model draws some targets alone: their infector now.
-        let by = if by != NO_HOST {
-            by
-        } else if !self.crashes(target) {
-            self.choose_infector()
-        } else if O::CRASH_INFECTORS {
-            self.scan.choose(&self.h, &mut self.crash_rng)
-        } else {
-            NO_HOST
         };
         self.hit_susceptible(target, by, obs);
         if matches!(self.model, Model::Uniform) {
