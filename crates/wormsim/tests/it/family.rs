@@ -2,7 +2,9 @@
 //! scan order, Code Red II's local preference, the calendar with wrong clocks,
 //! and the flood's volume and reachability gate.
 
-use crate::support::{assert_same_distribution, minutes_into, replicate, uniform_head};
+use crate::support::{
+    assert_same_distribution, minutes_into, replicate, replicate_with, uniform_head,
+};
 use wormsim::calendar::Phase;
 use wormsim::engine::{EngineChoice, Event, NO_HOST, Observer, Simulation, View};
 use wormsim::observe::flood::FloodMeter;
@@ -188,16 +190,9 @@ fn crii_local_preference_matches_the_reference() {
     // down at the end.
     type Run = (Vec<Option<f64>>, u32, [f64; 2]);
     let replicate = |engine, seed| -> Vec<Run> {
-        (0..300)
-            .map(|i| {
-                let mut sim = Simulation::new(&s, seed, i, engine).expect("setup");
-                let mut m = crate::support::Milestones::new(s.start, th.to_vec());
-                sim.run(&mut m);
-                let v = sim.view();
-                let c = [sim.counters().crashes as f64, v.crashed as f64];
-                (m.times, v.ever_infected, c)
-            })
-            .collect()
+        replicate_with(&s, engine, seed, 300, &th, |sim| {
+            [sim.counters().crashes as f64, sim.view().crashed as f64]
+        })
     };
     let reference = replicate(EngineChoice::Reference, 51);
     let exact = replicate(EngineChoice::Auto, 52);

@@ -121,13 +121,25 @@ pub fn replicate(
     runs: u64,
     thresholds: &[u32],
 ) -> Vec<(Vec<Option<f64>>, u32, u32)> {
+    replicate_with(s, engine, seed, runs, thresholds, |sim| sim.view().patched)
+}
+
+/// As [`replicate`], with `extra(sim)` of each finished run in place of the
+/// patched count.
+pub fn replicate_with<T>(
+    s: &Scenario,
+    engine: EngineChoice,
+    seed: u64,
+    runs: u64,
+    thresholds: &[u32],
+    extra: impl Fn(&Simulation) -> T,
+) -> Vec<(Vec<Option<f64>>, u32, T)> {
     (0..runs)
         .map(|i| {
             let mut sim = Simulation::new(s, seed, i, engine).expect("setup");
             let mut m = Milestones::new(s.start, thresholds.to_vec());
             sim.run(&mut m);
-            let v = sim.view();
-            (m.times, v.ever_infected, v.patched)
+            (m.times, sim.view().ever_infected, extra(&sim))
         })
         .collect()
 }
