@@ -448,6 +448,33 @@ mod tests {
         }
     }
 
+    /// `row_at` is the row a direct search of the row ends finds (the first
+    /// end at or after the time), for bins that are and are not binary
+    /// fractions, starts near zero and at Unix times of 2001, and times on
+    /// each end, a unit in the last place either side of it, and in between.
+    #[test]
+    fn row_at_is_the_row_a_search_finds() {
+        for start in [0.0, 995_500_800.0, 996_400_123.25] {
+            for bin in [1.0, 60.0, 416.6, 0.1, 3600.0, 7.3, 86_400.0 / 7.0] {
+                let s = Series::new(SimTime(start), SimTime(start + 1013.0 * bin), bin);
+                let ends = &s.ends;
+                let search = |t: f64| ends.partition_point(|&e| e < t).min(ends.len() - 1);
+                let last = *ends.last().expect("rows");
+                let mut ts = vec![start - bin, start, start.next_up(), last + bin];
+                for &e in ends.iter() {
+                    ts.extend([e, e.next_up(), e.next_down(), e + 0.37 * bin]);
+                }
+                for t in ts {
+                    assert_eq!(
+                        row_at(ends, start, bin, t),
+                        search(t),
+                        "start {start}, bin {bin}, t {t}"
+                    );
+                }
+            }
+        }
+    }
+
     fn view(infected: u32, rate: f64) -> View {
         View {
             infected,

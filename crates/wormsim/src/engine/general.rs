@@ -1530,7 +1530,6 @@ impl General {
         reserve_for_push(&mut self.pool.entries, self.n);
         self.pool.entries.push(pool::Entry {
             theta: self.pool.clock(w) + e,
-            w,
             h,
             k_lo: self.pool.next_grid_index(),
         });
@@ -1550,15 +1549,19 @@ impl General {
     /// Apply the hits of pooled entry `e` by now, updating it; true if its
     /// host has reached `max_instances`.
     fn settle<O: Observer>(&mut self, e: &mut pool::Entry, obs: &mut O) -> bool {
-        let clock = self.pool.clock(e.w);
-        if e.theta > clock {
+        if e.spent() {
             return false;
         }
         let (h, i) = (e.h, e.h as usize);
+        let w = self.h[i].w;
+        let clock = self.pool.clock(w);
+        if e.theta > clock {
+            return false;
+        }
         let now = self.t.secs();
         let (mut theta, mut k_lo) = (e.theta, e.k_lo);
         while theta <= clock {
-            let t = self.pool.hit_time(theta, e.w, &mut k_lo, now);
+            let t = self.pool.hit_time(theta, w, &mut k_lo, now);
             self.h[i].instances += 1;
             self.h[i].awake += self.threads(i);
             self.counters.instances_added += 1;
@@ -1592,9 +1595,10 @@ impl General {
         if let Some(m) = self.pool.entries.get(p) {
             *self.h.rpos_mut(m.h as usize) = p as u32;
         }
-        self.pool.weight -= e.w;
-        if e.theta == f64::INFINITY {
+        if e.spent() {
             self.pool.full -= 1;
+        } else {
+            self.pool.weight -= self.h[e.h as usize].w;
         }
         e
     }
@@ -1634,13 +1638,18 @@ impl General {
     /// `max_instances` stays as a spent entry (weight 0, no next hit) until it
     /// is next looked at.
     fn pool_flush<O: Observer>(&mut self, obs: &mut O) {
-        for p in 0..self.pool.entries.len() {
+        let len = self.pool.entries.len();
+        for p in 0..len {
+            // Each entry reads its host's record, at random: ask for it
+            // SWEEP_AHEAD entries before.
+            if let Some(a) = self.pool.entries.get(p + SWEEP_AHEAD) {
+                prefetch(&self.h[a.h as usize]);
+            }
             if self.pool_settle_entry(p, obs) {
-                let e = &mut self.pool.entries[p];
-                self.pool.weight -= e.w;
+                let h = self.pool.entries[p].h;
+                self.pool.weight -= self.h[h as usize].w;
                 self.pool.full += 1;
-                e.w = 0;
-                e.theta = f64::INFINITY;
+                self.pool.entries[p].theta = f64::INFINITY;
             }
         }
     }
@@ -1679,10 +1688,25 @@ impl General {
         // phase reads neither set, since only a phase without spreading can
         // find right-clock hosts pooled (pooling needs a weight), and in it
         // no host joins the pool or leaves the re-infection set.
-        let mut all = self.pool_take_all();
-        all.sort_unstable_by_key(|e| e.h);
-        for e in all {
-            let (h, i) = (e.h, e.h as usize);
+        //
+        // Host order without sorting the entries: a bit per pooled host, and
+        // each host's entry found through its position, which its record
+        // keeps (the entries taken out keep their positions). The record is
+        // read in order; the entry, at random, is asked for SWEEP_AHEAD hosts
+        // before it is needed (10 -> 3 ms for the CRv2 preset's 354,000).
+        let all = self.pool_take_all();
+        let mut pooled = vec![0u64; self.n.div_ceil(64)];
+        for e in &all {
+            pooled[e.h as usize / 64] |= 1 << (e.h % 64);
+        }
+        let mut ahead = set_bits(&pooled).skip(SWEEP_AHEAD);
+        for h in set_bits(&pooled) {
+            if let Some(a) = ahead.next() {
+                prefetch(&all[self.h.rpos(a as usize) as usize]);
+            }
+            let i = h as usize;
+            let e = all[self.h.rpos(i) as usize];
+            debug_assert_eq!(e.h, h);
             self.pool_release(e, obs);
             if self.wrong_clock(h) {
                 self.maybe_pool(h);
@@ -1690,6 +1714,9 @@ impl General {
                 done[i / 64] |= 1 << (i % 64);
             }
         }
+        drop(ahead);
+        drop(all);
+        drop(pooled);
         // A host leaving the scanning set writes its slot there, at random
         // in the set: ask for the slot of the host SWEEP_AHEAD places on.
         let mut ahead = set_bits(&done).skip(SWEEP_AHEAD);

@@ -223,6 +223,18 @@ impl Local {
         self.sorder[self.b_start[b] as usize + k]
     }
 
+    /// A uniform susceptible host of block `b` (which has one): what
+    /// [`Local::susceptible_in`] returns for the one block, without its range
+    /// search, which can only land on `b`. Its first draw is still made, so
+    /// the stream, and every run, is the same either way.
+    fn susceptible_of(&self, b: usize, rng: &mut Rng) -> u32 {
+        let s = self.s16.get(b);
+        debug_assert!(s > 0);
+        let _ = below_u64(rng, s);
+        let k = below(rng, s as u32) as usize;
+        self.sorder[self.b_start[b] as usize + k]
+    }
+
     /// An infector of block `b` in proportion to its weight, by rejection
     /// (`bound` at least every weight).
     fn infector_in_block(&self, b: usize, bound: u64, rng: &mut Rng) -> u32 {
@@ -266,10 +278,7 @@ impl Local {
             (self.susceptible_in(b0, self.s8[a], rng), Source::Top(a))
         } else if u < a8 + a16 && self.p16.total() > 0 {
             let b = self.p16.find(below_u128(rng, self.p16.total()));
-            (
-                self.susceptible_in(b, self.s16.get(b), rng),
-                Source::Block(b),
-            )
+            (self.susceptible_of(b, rng), Source::Block(b))
         } else {
             (
                 self.susceptible_in(0, self.s16.total(), rng),
