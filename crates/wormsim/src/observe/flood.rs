@@ -65,7 +65,8 @@ pub struct FloodMeter {
     syn_retries: u32,
     start: SimTime,
     end: SimTime,
-    bin: f64,
+    /// `1/bin` [1/s], for [`super::row_at`].
+    inv_bin: f64,
     rows: Vec<FloodRow>,
     /// Each row's time [s], beside the rows (binning reads only these).
     ends: Vec<f64>,
@@ -101,7 +102,7 @@ impl FloodMeter {
             syn_retries: s.network.syn_retries,
             start: s.start,
             end: s.end,
-            bin: s.output.bin,
+            inv_bin: 1.0 / s.output.bin,
             ends: rows.iter().map(|r| r.time.secs()).collect(),
             rows,
             open: vec![NONE; hosts],
@@ -114,7 +115,7 @@ impl FloodMeter {
     }
 
     fn row_of(&self, t: f64) -> usize {
-        super::row_at(&self.ends, self.start.secs(), self.bin, t)
+        super::row_at(&self.ends, self.start.secs(), self.inv_bin, t)
     }
 
     /// Where the site listens at `t`.
