@@ -894,18 +894,37 @@ impl General {
             // Capacity for every host: the pages never written stay unmapped.
             patch_queue.reserve_exact(n);
             let mut lag_rng = streams.stream(stream::PATCH_LAG);
+            // A host whose hazard draw is past the hazard accumulated by a
+            // second after the end downloads after the end: its time is not
+            // computed (most hosts' under a patch rate of a few percent a
+            // day). Its lag is still drawn, to keep the lag stream in step.
+            let beyond = s.defense.patch.integral(s.start, s.end.plus(1.0));
+            let lag_nonneg = match s.defense.patch_lag {
+                PatchLag::None => true,
+                PatchLag::Fixed { days } => days >= 0.0,
+                PatchLag::Exponential { mean_days } => mean_days >= 0.0,
+                PatchLag::LogNormal { median_days, .. } => median_days >= 0.0,
+            };
             for h in 0..n as u32 {
-                let download = s.defense.patch.inverse_cumulative(s.start, exp1(&mut rng));
+                let e = exp1(&mut rng);
+                // The lag's draw: a unit exponential or a standard normal.
+                let z = match s.defense.patch_lag {
+                    PatchLag::None | PatchLag::Fixed { .. } => 0.0,
+                    PatchLag::Exponential { .. } => exp1(&mut lag_rng),
+                    PatchLag::LogNormal { .. } => lag_rng.sample(rand_distr::StandardNormal),
+                };
+                if e > beyond && lag_nonneg {
+                    continue;
+                }
                 let lag = match s.defense.patch_lag {
                     PatchLag::None => 0.0,
                     PatchLag::Fixed { days } => days * DAY,
-                    PatchLag::Exponential { mean_days } => exp1(&mut lag_rng) * mean_days * DAY,
+                    PatchLag::Exponential { mean_days } => z * mean_days * DAY,
                     PatchLag::LogNormal { median_days, sigma } => {
-                        let z: f64 = lag_rng.sample(rand_distr::StandardNormal);
                         median_days * DAY * (sigma * z).exp()
                     }
                 };
-                let t = download.plus(lag);
+                let t = s.defense.patch.inverse_cumulative(s.start, e).plus(lag);
                 if t <= s.end {
                     patch_queue.push(Install { t: t.secs(), h });
                 }

@@ -265,7 +265,14 @@ fn clustered_with(
     // 2. Second-level blocks: pick a top block by weight, then a free sub-block in
     //    it uniformly. A top block that fills up leaves the draw.
     let mut subs: Vec<u32> = Vec::with_capacity(p.slash16_blocks as usize);
-    let mut taken = std::collections::BTreeSet::new();
+    // A bit per second-level block of the space (8 KiB for IPv4).
+    let mut taken = vec![0u64; (1usize << lb).div_ceil(64)];
+    let mut take = |sub: u32| {
+        let (w, bit) = (sub as usize / 64, 1u64 << (sub % 64));
+        let new = taken[w] & bit == 0;
+        taken[w] |= bit;
+        new
+    };
     while subs.len() < p.slash16_blocks as usize {
         if top_tree.total() <= 0.0 {
             return bad(
@@ -275,7 +282,7 @@ fn clustered_with(
         }
         let ti = top_tree.find(rng.random::<f64>() * top_tree.total());
         let sub = (tops[ti] << (lb - la)) | rng.random_range(0..subs_per_top);
-        if block_eligible(sub, lb, space_bits) && taken.insert(sub) {
+        if block_eligible(sub, lb, space_bits) && take(sub) {
             subs.push(sub);
             top_used[ti] += 1;
             if top_used[ti] == top_cap[ti] {
