@@ -369,6 +369,7 @@ impl Observer for Series {
         }
     }
 
+    #[inline]
     fn event(&mut self, e: &Event, _v: &View) {
         match *e {
             Event::Infection {
