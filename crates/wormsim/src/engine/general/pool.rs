@@ -29,28 +29,14 @@
 //! fell in (the bin is exact; the time within it is the bin's midpoint). Such
 //! events may arrive after events with later times.
 
-/// A pooled host: its next-hit threshold on its own clock, and the first grid
-/// point after it joined (the search for its hits starts there). Its weight is
-/// the host record's, which does not change while the host is pooled (any
-/// change takes it out of the pool first). A spent entry (its host at
-/// `max_instances`) has the threshold +∞ and counts as weight 0.
+/// A pooled host: its weight, its next-hit threshold on its own clock, and the
+/// first grid point after it joined (the search for its hits starts there).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Entry {
     pub theta: f64,
+    pub w: u64,
     pub h: u32,
     pub k_lo: u32,
-}
-
-// 16 bytes: the CRv2 preset pools nearly every infected host (bench/RESULTS.md,
-// "The pool entry in 16 bytes").
-const _: () = assert!(std::mem::size_of::<Entry>() == 16);
-
-impl Entry {
-    /// Whether its host has reached `max_instances` (no next hit).
-    #[inline]
-    pub fn spent(&self) -> bool {
-        self.theta == f64::INFINITY
-    }
 }
 
 /// The integrals `A` and `B` at regular grid times `start + k·bin`.
