@@ -7,8 +7,10 @@
 # clock stays in a register and whether its exponential sampler is inlined.
 # That changes with unrelated code and with the build settings (1.6e8 to 2.9e8
 # events/s on the machine of bench/RESULTS.md). So one build's ratio says little;
-# this script builds `wormsim-bench` with several release settings, each in its
-# own target directory under target/rebop-builds/, and prints every build's
+# this script builds `wormsim-bench` with several release settings (the first
+# is the workspace's own: fat LTO and 4 codegen units since the eighteenth
+# session), each in its own target directory under target/rebop-builds/, and
+# prints every build's
 # figures (each build measures both engines in the same process). Quote the
 # lowest ratio. The first build of each setting compiles all dependencies.
 set -euo pipefail
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
 ROOT=$PWD
 # name : LTO : codegen units
-BUILDS=("workspace:thin:4" "fat-lto-1cgu:fat:1" "no-lto-16cgu:false:16" "thin-1cgu:thin:1")
+BUILDS=("workspace:fat:4" "fat-lto-1cgu:fat:1" "thin-4cgu:thin:4" "no-lto-16cgu:false:16" "thin-1cgu:thin:1")
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; $(date -u +%FT%TZ); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (+ uncommitted changes)')"
 for b in "${BUILDS[@]}"; do
     IFS=: read -r name lto cgu <<<"$b"
