@@ -10,9 +10,9 @@
 # this script builds `wormsim-bench` with several release settings (the first
 # is the workspace's own: fat LTO and 4 codegen units since the eighteenth
 # session), each in its own target directory under target/rebop-builds/, and
-# prints every build's
-# figures (each build measures both engines in the same process). Quote the
-# lowest ratio. The first build of each setting compiles all dependencies.
+# prints every build's figures (each build measures both engines in the same
+# process). Quote the lowest ratio. The first build of each setting compiles
+# all dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
