@@ -97,6 +97,7 @@ impl Observer for RunProgress {
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
     const CRASH_INFECTORS: bool = false;
+    const INSTANCE_HOSTS: bool = false;
 
     #[inline]
     fn interval(&mut self, _from: SimTime, to: SimTime, _view: &View) {

@@ -81,6 +81,11 @@ pub enum Event {
         host: u32,
         instances: u8,
     },
+    /// `count` re-infections, each as an [`Event::Instance`] at `t`, whose
+    /// hosts are not named: the general engine sends one of these per grid bin
+    /// instead when it settles many pooled hosts at once (see
+    /// [`Observer::INSTANCE_HOSTS`]).
+    Instances { t: SimTime, count: u32 },
     /// `host` was patched.
     Patch {
         t: SimTime,
@@ -141,6 +146,7 @@ impl Event {
         match *self {
             Event::Infection { t, .. }
             | Event::Instance { t, .. }
+            | Event::Instances { t, .. }
             | Event::Patch { t, .. }
             | Event::Cleared { t, .. }
             | Event::Crash { t, .. }
@@ -203,6 +209,13 @@ pub trait Observer {
     /// does, it draws it from a stream of its own. The outbreak is the same
     /// either way.
     const CRASH_INFECTORS: bool = true;
+    /// Whether [`Event::Instance`] must name its host. An observer that only
+    /// counts re-infections by time (like [`crate::observe::Series`]) sets this
+    /// to false, and the general engine may then send one [`Event::Instances`]
+    /// per grid bin in place of the pooled hosts' [`Event::Instance`]s when it
+    /// settles many of them at once (the CRv2 preset's 724,000 at 00:00 UTC
+    /// on 20 July). The outbreak is the same either way.
+    const INSTANCE_HOSTS: bool = true;
     /// The time grid `(start, bin [s])` by which the observer bins
     /// [`Event::Instance`], if it reads them at all.
     ///
@@ -226,6 +239,7 @@ impl Observer for () {
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
     const CRASH_INFECTORS: bool = false;
+    const INSTANCE_HOSTS: bool = false;
 }
 
 impl<O: Observer + ?Sized> Observer for &mut O {
@@ -234,6 +248,7 @@ impl<O: Observer + ?Sized> Observer for &mut O {
     const RATE_EVENTS: bool = O::RATE_EVENTS;
     const PROBE_EVENTS: bool = O::PROBE_EVENTS;
     const CRASH_INFECTORS: bool = O::CRASH_INFECTORS;
+    const INSTANCE_HOSTS: bool = O::INSTANCE_HOSTS;
     fn instance_grid(&self) -> Option<(SimTime, f64)> {
         (**self).instance_grid()
     }
@@ -251,6 +266,7 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     const RATE_EVENTS: bool = A::RATE_EVENTS || B::RATE_EVENTS;
     const PROBE_EVENTS: bool = A::PROBE_EVENTS || B::PROBE_EVENTS;
     const CRASH_INFECTORS: bool = A::CRASH_INFECTORS || B::CRASH_INFECTORS;
+    const INSTANCE_HOSTS: bool = A::INSTANCE_HOSTS || B::INSTANCE_HOSTS;
     /// The first member's grid, else the second's.
     fn instance_grid(&self) -> Option<(SimTime, f64)> {
         self.0.instance_grid().or_else(|| self.1.instance_grid())

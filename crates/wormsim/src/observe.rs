@@ -318,6 +318,7 @@ impl Observer for Series {
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
     const CRASH_INFECTORS: bool = false;
+    const INSTANCE_HOSTS: bool = false;
 
     /// Rows are bins `(time[i−1], time[i]]` at `start + i·bin`.
     fn instance_grid(&self) -> Option<(SimTime, f64)> {
@@ -389,6 +390,11 @@ impl Observer for Series {
                 let i = self.row_of_event(t);
                 self.rows[i].instances_added += 1;
                 self.hits[i] += 1;
+            }
+            Event::Instances { t, count } => {
+                let i = self.row_of_event(t);
+                self.rows[i].instances_added += count;
+                self.hits[i] += count;
             }
             Event::Crash { t, .. } => {
                 let i = self.row_of_event(t);

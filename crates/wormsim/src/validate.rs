@@ -147,6 +147,7 @@ impl Observer for Watch {
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
     const CRASH_INFECTORS: bool = false;
+    const INSTANCE_HOSTS: bool = false;
     fn event(&mut self, e: &Event, _view: &View) {
         match *e {
             Event::Infection {

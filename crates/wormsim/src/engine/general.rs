@@ -747,6 +747,11 @@ pub struct General {
     pool: pool::Pool,
     /// Key of the pooled hosts' keyed draws.
     pool_key: u64,
+    /// Whether pooled hits settled now are counted in [`General::instance_batch`]
+    /// instead of sent one by one ([`General::begin_instance_batch`]).
+    batching: bool,
+    /// Pooled hits by grid bin: the time observers are told and the count.
+    instance_batch: Vec<(f64, u32)>,
     /// The right-clock hosts' wake sessions of the last 1st of the month, as
     /// one aggregate channel ([`wake`]).
     cohort: Option<wake::Cohort>,
@@ -1009,6 +1014,8 @@ impl General {
             pooling: false,
             pool: pool::Pool::new(),
             pool_key: streams.key(stream::REINFECTION_POOL),
+            batching: false,
+            instance_batch: Vec::new(),
             cohort: None,
             cohort_building: None,
             detached_key: streams.key(stream::WAKE_DETACHED),
@@ -1582,14 +1589,19 @@ impl General {
             self.h[i].awake += self.threads(i);
             self.counters.instances_added += 1;
             self.counters.pooled_instances += 1;
-            self.emit(
-                obs,
-                Event::Instance {
-                    t: SimTime(t),
-                    host: h,
-                    instances: self.h[i].instances,
-                },
-            );
+            if self.batching {
+                let b = &mut self.instance_batch[k_lo as usize];
+                *b = (t, b.1 + 1);
+            } else {
+                self.emit(
+                    obs,
+                    Event::Instance {
+                        t: SimTime(t),
+                        host: h,
+                        instances: self.h[i].instances,
+                    },
+                );
+            }
             if self.h[i].instances >= self.cfg.max_instances {
                 return true;
             }
@@ -1653,6 +1665,7 @@ impl General {
     /// `max_instances` stays as a spent entry (weight 0, no next hit) until it
     /// is next looked at.
     fn pool_flush<O: Observer>(&mut self, obs: &mut O) {
+        self.begin_instance_batch::<O>();
         for p in 0..self.pool.entries.len() {
             if self.pool_settle_entry(p, obs) {
                 let e = &mut self.pool.entries[p];
@@ -1662,15 +1675,55 @@ impl General {
                 e.theta = f64::INFINITY;
             }
         }
+        self.end_instance_batch(obs);
+    }
+
+    /// From now on, if no observer needs the hosts of re-infections
+    /// ([`Observer::INSTANCE_HOSTS`]), count the pooled hits settled by grid
+    /// bin instead of sending an [`Event::Instance`] for each: for the sweeps
+    /// that settle many pooled hosts at once. Each bin's hits share one time
+    /// (the bin's, or for the partial bin after the last grid point, one that
+    /// depends only on now), so its count carries all observers need.
+    fn begin_instance_batch<O: Observer>(&mut self) {
+        if !O::INSTANCE_HOSTS {
+            self.batching = true;
+            self.instance_batch.clear();
+            self.instance_batch
+                .resize(self.pool.next_grid_index() as usize + 1, (0.0, 0));
+        }
+    }
+
+    /// Send the counts gathered since [`General::begin_instance_batch`], one
+    /// [`Event::Instances`] per bin with hits, and go back to sending each.
+    fn end_instance_batch<O: Observer>(&mut self, obs: &mut O) {
+        if !self.batching {
+            return;
+        }
+        self.batching = false;
+        let batch = std::mem::take(&mut self.instance_batch);
+        for &(t, count) in &batch {
+            if count > 0 {
+                self.emit(
+                    obs,
+                    Event::Instances {
+                        t: SimTime(t),
+                        count,
+                    },
+                );
+            }
+        }
+        self.instance_batch = batch;
     }
 
     /// Settle every pooled host and empty the pool, before a change that
     /// touches every infected host (one pass in pool order, no position
     /// fix-ups).
     fn pool_dissolve<O: Observer>(&mut self, obs: &mut O) {
+        self.begin_instance_batch::<O>();
         for e in self.pool_take_all() {
             self.pool_release(e, obs);
         }
+        self.end_instance_batch(obs);
     }
 
     /// At a right-clock phase change: settle every pooled host and take it
@@ -1705,6 +1758,7 @@ impl General {
         // read in order; the entry, at random, is asked for SWEEP_AHEAD hosts
         // before it is needed. For the CRv2 preset's 354,000, taking and
         // settling them took 38 ms with the sort and 30 ms without.
+        self.begin_instance_batch::<O>();
         let all = self.pool_take_all();
         let mut pooled = vec![0u64; self.n.div_ceil(64)];
         for e in &all {
@@ -1728,6 +1782,7 @@ impl General {
         drop(ahead);
         drop(all);
         drop(pooled);
+        self.end_instance_batch(obs);
         // A host leaving the scanning set writes its slot there, at random
         // in the set: ask for the slot of the host SWEEP_AHEAD places on.
         let mut ahead = set_bits(&done).skip(SWEEP_AHEAD);

@@ -288,6 +288,7 @@ impl Observer for FloodMeter {
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = false;
     const CRASH_INFECTORS: bool = false;
+    const INSTANCE_HOSTS: bool = false;
     #[inline]
     fn event(&mut self, e: &Event, _v: &View) {
         if let Event::Flood { t, host, instances } = *e {

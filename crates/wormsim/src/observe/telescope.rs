@@ -571,6 +571,7 @@ impl Observer for Telescopes {
     const EVENT_VIEW: bool = false;
     const RATE_EVENTS: bool = true;
     const CRASH_INFECTORS: bool = false;
+    const INSTANCE_HOSTS: bool = false;
 
     fn event(&mut self, e: &Event, _v: &View) {
         match *e {

@@ -366,6 +366,69 @@ bin = 600
     assert_same_stats("pooled, lagged wake", &stats, &general, &reference);
 }
 
+/// Counts the re-infection events it is sent, one by one and batched; `HOSTS`
+/// is its [`wormsim::engine::Observer::INSTANCE_HOSTS`].
+#[derive(Default)]
+struct InstanceEvents<const HOSTS: bool> {
+    one_by_one: u64,
+    batched: u64,
+}
+
+impl<const HOSTS: bool> wormsim::engine::Observer for InstanceEvents<HOSTS> {
+    const NEEDS_HOSTS: bool = false;
+    const EVENT_VIEW: bool = false;
+    const RATE_EVENTS: bool = false;
+    const CRASH_INFECTORS: bool = false;
+    const INSTANCE_HOSTS: bool = HOSTS;
+    fn event(&mut self, e: &wormsim::engine::Event, _v: &wormsim::engine::View) {
+        match *e {
+            wormsim::engine::Event::Instance { host, .. } => {
+                assert_ne!(host, wormsim::engine::NO_HOST);
+                self.one_by_one += 1;
+            }
+            wormsim::engine::Event::Instances { count, .. } => self.batched += count as u64,
+            _ => {}
+        }
+    }
+}
+
+/// A run of [`pooled_scenario`] with a series and an [`InstanceEvents`]: the
+/// series' rows, the instances added, and the events' two counts.
+fn series_with<const HOSTS: bool>(
+    s: &wormsim::scenario::Scenario,
+    r: u64,
+) -> (Vec<wormsim::observe::Row>, u64, u64, u64) {
+    let mut sim = Simulation::new(s, 3, r, EngineChoice::General).expect("setup");
+    let mut series = wormsim::observe::Series::new(s.start, s.end, s.output.bin);
+    let mut seen = InstanceEvents::<HOSTS>::default();
+    sim.run(&mut (&mut series, &mut seen));
+    let added = sim.counters().instances_added;
+    (series.rows().to_vec(), added, seen.one_by_one, seen.batched)
+}
+
+/// The sweeps that settle many pooled hosts at once (the phase change at
+/// 00:00, the end of the run) count their hits by grid bin when no observer
+/// needs the hosts, and send one `Instances` event per bin: the series is the
+/// one that events one by one make, row for row, and the run is the same.
+#[test]
+fn pooled_hits_batched_by_bin_are_the_hits_one_by_one() {
+    let s = pooled_scenario();
+    for r in 0..3 {
+        let (rows_b, added_b, one_b, batched) = series_with::<false>(&s, r);
+        let (rows_h, added_h, one_h, none) = series_with::<true>(&s, r);
+        eprintln!("run {r}: {added_b} added, {batched} batched, {one_b} one by one");
+        assert!(batched > 0, "no hits batched: a weak test");
+        assert_eq!(one_b + batched, added_b, "every hit sent once");
+        assert_eq!(
+            (one_h, none),
+            (added_h, 0),
+            "one by one when hosts are needed"
+        );
+        assert_eq!(added_b, added_h);
+        assert_eq!(rows_b, rows_h, "the series, row for row");
+    }
+}
+
 /// The pool's draws are keyed by host, epoch and instance count, and a stop
 /// settles hosts in place: a run stopped at 22:30 and resumed is the run not
 /// stopped, bin for bin.
