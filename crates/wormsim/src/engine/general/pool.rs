@@ -27,7 +27,10 @@
 //! grid ([`super::Observer::instance_grid`]); the engine logs `A` and `B` at
 //! every grid point and reports each pooled hit with a time inside the bin it
 //! fell in (the bin is exact; the time within it is the bin's midpoint). Such
-//! events may arrive after events with later times.
+//! events may arrive after events with later times. When a sweep settles many
+//! pooled hosts at once and no observer needs the hosts
+//! ([`super::Observer::INSTANCE_HOSTS`]), the hits are counted by bin and sent
+//! as one [`super::Event::Instances`] per bin.
 
 /// A pooled host: its weight, its next-hit threshold on its own clock, and the
 /// first grid point after it joined (the search for its hits starts there).
