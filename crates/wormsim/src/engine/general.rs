@@ -457,6 +457,12 @@ fn has_bit(bits: &[u64], i: u32) -> bool {
     bits[i as usize / 64] >> (i % 64) & 1 != 0
 }
 
+/// Set bit `i` of `bits`.
+#[inline]
+fn set_bit(bits: &mut [u64], i: u32) {
+    bits[i as usize / 64] |= 1 << (i % 64);
+}
+
 /// How many hosts ahead the phase change's sweep asks for a host's slot in
 /// the scanning set ([`General::pool_enter_phase`]).
 const SWEEP_AHEAD: usize = 8;
@@ -747,11 +753,10 @@ pub struct General {
     pool: pool::Pool,
     /// Key of the pooled hosts' keyed draws.
     pool_key: u64,
-    /// Whether pooled hits settled now are counted in [`General::instance_batch`]
-    /// instead of sent one by one ([`General::begin_instance_batch`]).
-    batching: bool,
-    /// Pooled hits by grid bin: the time observers are told and the count.
-    instance_batch: Vec<(f64, u32)>,
+    /// While a sweep counts the pooled hits it settles by grid bin instead of
+    /// sending each ([`General::begin_instance_batch`]): per bin, the time
+    /// observers are told and the count.
+    instance_batch: Option<Vec<(f64, u32)>>,
     /// The right-clock hosts' wake sessions of the last 1st of the month, as
     /// one aggregate channel ([`wake`]).
     cohort: Option<wake::Cohort>,
@@ -1014,8 +1019,7 @@ impl General {
             pooling: false,
             pool: pool::Pool::new(),
             pool_key: streams.key(stream::REINFECTION_POOL),
-            batching: false,
-            instance_batch: Vec::new(),
+            instance_batch: None,
             cohort: None,
             cohort_building: None,
             detached_key: streams.key(stream::WAKE_DETACHED),
@@ -1589,8 +1593,8 @@ impl General {
             self.h[i].awake += self.threads(i);
             self.counters.instances_added += 1;
             self.counters.pooled_instances += 1;
-            if self.batching {
-                let b = &mut self.instance_batch[k_lo as usize];
+            if let Some(batch) = &mut self.instance_batch {
+                let b = &mut batch[k_lo as usize];
                 *b = (t, b.1 + 1);
             } else {
                 self.emit(
@@ -1686,22 +1690,17 @@ impl General {
     /// depends only on now), so its count carries all observers need.
     fn begin_instance_batch<O: Observer>(&mut self) {
         if !O::INSTANCE_HOSTS {
-            self.batching = true;
-            self.instance_batch.clear();
-            self.instance_batch
-                .resize(self.pool.next_grid_index() as usize + 1, (0.0, 0));
+            self.instance_batch = Some(vec![(0.0, 0); self.pool.next_grid_index() as usize + 1]);
         }
     }
 
     /// Send the counts gathered since [`General::begin_instance_batch`], one
     /// [`Event::Instances`] per bin with hits, and go back to sending each.
     fn end_instance_batch<O: Observer>(&mut self, obs: &mut O) {
-        if !self.batching {
+        let Some(batch) = self.instance_batch.take() else {
             return;
-        }
-        self.batching = false;
-        let batch = std::mem::take(&mut self.instance_batch);
-        for &(t, count) in &batch {
+        };
+        for (t, count) in batch {
             if count > 0 {
                 self.emit(
                     obs,
@@ -1712,7 +1711,6 @@ impl General {
                 );
             }
         }
-        self.instance_batch = batch;
     }
 
     /// Settle every pooled host and empty the pool, before a change that
@@ -1762,21 +1760,20 @@ impl General {
         let all = self.pool_take_all();
         let mut pooled = vec![0u64; self.n.div_ceil(64)];
         for e in &all {
-            pooled[e.h as usize / 64] |= 1 << (e.h % 64);
+            set_bit(&mut pooled, e.h);
         }
         let mut ahead = set_bits(&pooled).skip(SWEEP_AHEAD);
         for h in set_bits(&pooled) {
             if let Some(a) = ahead.next() {
                 prefetch(&all[self.h.rpos(a as usize) as usize]);
             }
-            let i = h as usize;
-            let e = all[self.h.rpos(i) as usize];
+            let e = all[self.h.rpos(h as usize) as usize];
             debug_assert_eq!(e.h, h);
             self.pool_release(e, obs);
             if self.wrong_clock(h) {
                 self.maybe_pool(h);
             } else {
-                done[i / 64] |= 1 << (i % 64);
+                set_bit(&mut done, h);
             }
         }
         drop(ahead);

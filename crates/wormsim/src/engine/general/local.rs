@@ -219,6 +219,11 @@ impl Local {
     fn susceptible_in(&self, b0: usize, s: u64, rng: &mut Rng) -> u32 {
         let u = below_u64(rng, s);
         let b = self.s16.find(self.s16.prefix(b0) + u);
+        self.member_of(b, rng)
+    }
+
+    /// A uniform member of block `b`'s susceptible prefix (which has one).
+    fn member_of(&self, b: usize, rng: &mut Rng) -> u32 {
         let k = below(rng, self.s16.get(b) as u32) as usize;
         self.sorder[self.b_start[b] as usize + k]
     }
@@ -231,8 +236,7 @@ impl Local {
         let s = self.s16.get(b);
         debug_assert!(s > 0);
         let _ = below_u64(rng, s);
-        let k = below(rng, s as u32) as usize;
-        self.sorder[self.b_start[b] as usize + k]
+        self.member_of(b, rng)
     }
 
     /// An infector of block `b` in proportion to its weight, by rejection
