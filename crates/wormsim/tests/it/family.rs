@@ -182,9 +182,15 @@ wrong_clocks = 0
 }
 
 /// Code Red II: prefix-aggregated rates against literal draws with rejection.
+/// Hosts are patched at the start and during the run, so NT 4 hosts leave the
+/// crash pool susceptible, crashed and infected (a seed), and some never join
+/// it (the general engine keeps the NT 4 hosts in a pool of their own).
 #[test]
 fn crii_local_preference_matches_the_reference() {
-    let s = crii("[defense.reboot]\nrate = 20\n", 60);
+    let s = crii(
+        "[defense.reboot]\nrate = 20\n[defense.patch]\nrate = 4\ninitial_fraction = 0.2\n",
+        60,
+    );
     let th = [40, 150, 260];
     // Each run's milestones, final size, and its NT 4 crashes and the hosts
     // down at the end.

@@ -30,6 +30,7 @@
 //! In a smaller experimental space of `b` bits the two levels are `/(b/4)` and
 //! `/(b/2)` and nothing is reserved (only the host's own address is redrawn).
 
+use super::nt4::{Nt4, Region};
 use crate::fenwick::Fenwick;
 use crate::population::{Population, generate::block_levels};
 use crate::rng::{Rng, below, below_u64, below_u128};
@@ -68,6 +69,10 @@ pub struct Local {
     ra: Vec<u64>,
     p16: Fenwick<u128>,
     p8: Fenwick<u128>,
+    /// The NT 4 hosts, if a probe crashes them instead of infecting them
+    /// ([`super::nt4`]): then the sums above count only the hosts a probe
+    /// infects.
+    nt4: Option<Box<Nt4>>,
 }
 
 impl Local {
@@ -133,11 +138,69 @@ impl Local {
             ra: vec![0; na],
             p16: Fenwick::new(nb),
             p8: Fenwick::new(na),
+            nt4: None,
         }
     }
 
+    /// Keep the hosts whose bit is set in `nt4` (NT 4 hosts that can become
+    /// susceptible) apart, in a pool of hosts that crash ([`super::nt4`]).
+    /// Before any host is susceptible.
+    pub fn with_nt4_pool(mut self, nt4: &[u64]) -> Local {
+        debug_assert_eq!(self.s16.total(), 0);
+        let na = self.a_first_b.len() - 1;
+        self.nt4 = Some(Box::new(Nt4::new(nt4, &self.host_b, &self.block_a, na)));
+        self
+    }
+
     pub fn susceptible_count(&self) -> u64 {
-        self.s16.total()
+        self.s16.total() + self.nt4.as_ref().map_or(0, |p| p.susceptible())
+    }
+
+    /// Crashed hosts in the NT 4 pool.
+    pub fn crashed_count(&self) -> u64 {
+        self.nt4.as_ref().map_or(0, |p| p.crashed())
+    }
+
+    /// Whether `h` is in the NT 4 pool's care.
+    #[inline]
+    pub fn in_nt4_pool(&self, h: u32) -> bool {
+        self.nt4.as_ref().is_some_and(|p| p.has(h))
+    }
+
+    /// Move NT 4 host `h` between the pool's regions.
+    fn nt4_shift(&mut self, h: u32, from: Region, to: Region) {
+        let p = self.nt4.as_mut().expect("an NT 4 pool");
+        let r = p.rank(h);
+        let b = p.block_of(r);
+        let a = self.block_a[b] as usize;
+        p.shift(r, b, a, self.rb.get(b), self.ra[a], from, to);
+    }
+
+    /// Susceptible NT 4 host `h` crashes.
+    pub fn crash(&mut self, h: u32) {
+        self.nt4_shift(h, Region::Susceptible, Region::Crashed);
+    }
+
+    /// NT 4 host `h`, out of the pool (infected), crashes.
+    pub fn crash_out(&mut self, h: u32) {
+        self.nt4_shift(h, Region::Out, Region::Crashed);
+    }
+
+    /// Crashed NT 4 host `h` leaves the pool (patched).
+    pub fn uncrash_out(&mut self, h: u32) {
+        self.nt4_shift(h, Region::Crashed, Region::Out);
+    }
+
+    /// The `k`-th crashed host of the pool (`k` below
+    /// [`Local::crashed_count`]) recovers, susceptible; returns it.
+    pub fn recover(&mut self, k: u64) -> u32 {
+        let h = self
+            .nt4
+            .as_ref()
+            .expect("an NT 4 pool")
+            .nth(Region::Crashed, k);
+        self.nt4_shift(h, Region::Crashed, Region::Susceptible);
+        h
     }
 
     fn update_products(&mut self, b: usize) {
@@ -157,6 +220,9 @@ impl Local {
 
     /// `h` becomes susceptible: move it into its block's susceptible prefix.
     pub fn add_susceptible(&mut self, h: u32) {
+        if self.in_nt4_pool(h) {
+            return self.nt4_shift(h, Region::Out, Region::Susceptible);
+        }
         let b = self.host_b[h as usize] as usize;
         let s = self.s16.get(b);
         let slot = self.b_start[b] as usize + s as usize;
@@ -168,6 +234,9 @@ impl Local {
 
     /// `h` stops being susceptible.
     pub fn remove_susceptible(&mut self, h: u32) {
+        if self.in_nt4_pool(h) {
+            return self.nt4_shift(h, Region::Susceptible, Region::Out);
+        }
         let b = self.host_b[h as usize] as usize;
         let s = self.s16.get(b);
         let last = self.b_start[b] as usize + s as usize - 1;
@@ -205,14 +274,28 @@ impl Local {
         self.rb.set(b, self.rb.get(b) - old + new);
         self.ra[a] = self.ra[a] - old + new;
         self.update_products(b);
+        if let Some(p) = &mut self.nt4 {
+            p.weight_changed(b, a, self.rb.get(b), self.ra[a]);
+        }
     }
 
     /// `λ` in rate units per second (divide by units per probe), given the
     /// total weight `w`.
+    /// With an NT 4 pool, the probes that crash a host count too (they are
+    /// drawn by [`Local::target`] as well).
     pub fn infection_rate_units(&self, w: f64) -> f64 {
-        self.c8 * self.p8.total() as f64
-            + self.c16 * self.p16.total() as f64
-            + self.cu * w * self.s16.total() as f64
+        let own = self.c8 * f64_of(self.p8.total())
+            + self.c16 * f64_of(self.p16.total())
+            + self.cu * w * self.s16.total() as f64;
+        match &self.nt4 {
+            None => own,
+            Some(p) => {
+                let (q8, q16) = p.products();
+                own + self.c8 * f64_of(q8)
+                    + self.c16 * f64_of(q16)
+                    + self.cu * w * p.susceptible() as f64
+            }
+        }
     }
 
     /// A uniform susceptible host among blocks `b0..b1` holding `s` of them.
@@ -271,8 +354,11 @@ impl Local {
     /// drawn later, from another stream, or not at all. `w` is the total
     /// weight [rate units].
     pub fn target(&self, w: u64, rng: &mut Rng) -> (u32, Source) {
-        let a8 = self.c8 * self.p8.total() as f64;
-        let a16 = self.c16 * self.p16.total() as f64;
+        if let Some(p) = &self.nt4 {
+            return self.target_with_pool(p, w, rng);
+        }
+        let a8 = self.c8 * f64_of(self.p8.total());
+        let a16 = self.c16 * f64_of(self.p16.total());
         let au = self.cu * w as f64 * self.s16.total() as f64;
         let u = rng.random::<f64>() * (a8 + a16 + au);
         if u < a8 && self.p8.total() > 0 {
@@ -291,6 +377,45 @@ impl Local {
         }
     }
 
+    /// [`Local::target`] with an NT 4 pool: the channels of the hosts a probe
+    /// infects, then the pool's (a /8 by `R_A·S_A`, a block by `R_B·S_B`), and
+    /// last the uniform part of the scan over both.
+    fn target_with_pool(&self, p: &Nt4, w: u64, rng: &mut Rng) -> (u32, Source) {
+        let (q8, q16) = p.products();
+        let a8 = self.c8 * f64_of(self.p8.total());
+        let a16 = self.c16 * f64_of(self.p16.total());
+        let b8 = self.c8 * f64_of(q8);
+        let b16 = self.c16 * f64_of(q16);
+        let (s_own, s_pool) = (self.s16.total(), p.susceptible());
+        let au = self.cu * w as f64 * (s_own + s_pool) as f64;
+        let u = rng.random::<f64>() * (a8 + a16 + b8 + b16 + au);
+        if u < a8 && self.p8.total() > 0 {
+            let a = self.p8.find(below_u128(rng, self.p8.total()));
+            let b0 = self.a_first_b[a] as usize;
+            (self.susceptible_in(b0, self.s8[a], rng), Source::Top(a))
+        } else if u < a8 + a16 && self.p16.total() > 0 {
+            let b = self.p16.find(below_u128(rng, self.p16.total()));
+            (self.susceptible_of(b, rng), Source::Block(b))
+        } else if u < a8 + a16 + b8 && q8 > 0 {
+            let a = p.top_by_product(below_u128(rng, q8));
+            let j = below(rng, p.susceptible_in_top(a));
+            (p.susceptible_of_top(a, j), Source::Top(a))
+        } else if u < a8 + a16 + b8 + b16 && q16 > 0 {
+            let b = p.block_by_product(below_u128(rng, q16));
+            let j = below(rng, p.susceptible_in_block(b));
+            (p.susceptible_of_block(b, j), Source::Block(b))
+        } else {
+            let k = below_u64(rng, s_own + s_pool);
+            let h = if k < s_own {
+                let b = self.s16.find(k);
+                self.member_of(b, rng)
+            } else {
+                p.nth(Region::Susceptible, k - s_own)
+            };
+            (h, Source::Anywhere)
+        }
+    }
+
     /// An infector from `source`, in proportion to weight. `bound` is at least
     /// every weight [rate units]; `uniform()` draws an infector in proportion
     /// to weight over all hosts.
@@ -306,6 +431,17 @@ impl Local {
             Source::Block(b) => self.infector_in_block(b, bound, rng),
             Source::Anywhere => uniform(rng),
         }
+    }
+}
+
+/// `x` as the nearest `f64` (the same value as `x as f64`), without the
+/// 128-bit conversion's library call when `x` fits in 64 bits, as the sums of
+/// products here do in practice.
+#[inline]
+fn f64_of(x: u128) -> f64 {
+    match u64::try_from(x) {
+        Ok(x) => x as f64,
+        Err(_) => x as f64,
     }
 }
 
