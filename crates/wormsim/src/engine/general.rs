@@ -28,14 +28,11 @@
 //! of update order); infectors are drawn in proportion to them by
 //! composition–rejection ([`scanset`]). The scan models:
 //! - uniform: targets uniform over susceptible hosts, infectors ∝ rate;
-//! - local preference (CRII): per-/8 and per-/16 aggregates ([`local`]), with
-//!   the NT 4 hosts that crash instead of being infected in a pool of their
-//!   own ([`nt4`]);
+//! - local preference (CRII): per-/8 and per-/16 aggregates ([`local`]);
 //! - sequence (CRv1): deterministic runners over a keyed permutation ([`runner`]).
 
 mod containment;
 mod local;
-mod nt4;
 mod permutation;
 mod pool;
 mod queue;
@@ -999,18 +996,6 @@ impl General {
                 .collect()
         };
         let (wrong, nt4) = (bits(trait_bit::WRONG_CLOCK), bits(trait_bit::NT4));
-        // Code Red II's NT 4 hosts crash: a pool of their own ([`nt4`]).
-        // Hosts patched at the start never join it.
-        let model = match model {
-            Model::Local(l) if cfg.nt4_crash => {
-                let mut pool = nt4.clone();
-                for &h in &setup.patched {
-                    pool[h as usize / 64] &= !(1 << (h % 64));
-                }
-                Model::Local(Box::new(l.with_nt4_pool(&pool)))
-            }
-            m => m,
-        };
         let mut g = General {
             n,
             h,
@@ -1353,7 +1338,7 @@ impl General {
             susceptible: self.susceptible_count() as u32,
             infected: self.states.len(true) as u32,
             patched: self.n_patched,
-            crashed: self.crashed_count() as u32,
+            crashed: self.crashed.len() as u32,
             ever_infected: self.ever,
             backdoored: self.backdoored,
             defaced: self.defaced,
@@ -2115,29 +2100,10 @@ impl General {
         }
     }
 
-    /// Crashed hosts: those of the crashed set, and those of the NT 4 pool.
-    fn crashed_count(&self) -> usize {
-        self.crashed.len()
-            + match &self.model {
-                Model::Local(l) => l.crashed_count() as usize,
-                _ => 0,
-            }
-    }
-
-    /// `h`, not susceptible (its infection just cleared), is down.
-    pub(super) fn join_crashed(&mut self, h: u32) {
-        match &mut self.model {
-            Model::Local(l) if l.in_nt4_pool(h) => l.crash_out(h),
-            _ => {
-                self.join(SetId::Crashed, h);
-                self.prefetch_recovery();
-            }
-        }
-    }
-
-    /// `h` is down, crashed by a probe from `by` (or by its own payload); it
-    /// has joined the crashed hosts.
+    /// `h` is down, crashed by a probe from `by` (or by its own payload).
     fn record_crash<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
+        self.join(SetId::Crashed, h);
+        self.prefetch_recovery();
         self.counters.crashes += 1;
         self.emit(
             obs,
@@ -2191,14 +2157,7 @@ impl General {
     /// A probe from `by` reached susceptible `h`.
     fn hit_susceptible<O: Observer>(&mut self, h: u32, by: u32, obs: &mut O) {
         if self.crashes(h) {
-            match &mut self.model {
-                Model::Local(l) if l.in_nt4_pool(h) => l.crash(h),
-                _ => {
-                    self.remove_susceptible(h);
-                    self.join(SetId::Crashed, h);
-                    self.prefetch_recovery();
-                }
-            }
+            self.remove_susceptible(h);
             self.h[h as usize].state = HostState::Crashed;
             self.record_crash(h, by, obs);
         } else {
@@ -2221,10 +2180,7 @@ impl General {
                 true
             }
             HostState::Crashed => {
-                match &mut self.model {
-                    Model::Local(l) if l.in_nt4_pool(h) => l.uncrash_out(h),
-                    _ => self.leave(SetId::Crashed, h),
-                }
+                self.leave(SetId::Crashed, h);
                 self.h[i].state = HostState::Patched;
                 false
             }
@@ -2305,15 +2261,10 @@ impl General {
                     self.n_patched += 1;
                 }
                 HostState::Crashed => {
-                    match &mut self.model {
-                        Model::Local(l) if l.in_nt4_pool(h) => l.crash(h),
-                        _ => {
-                            self.remove_susceptible(h);
-                            self.join(SetId::Crashed, h);
-                            self.prefetch_recovery();
-                        }
-                    }
+                    self.remove_susceptible(h);
                     self.h[i].state = HostState::Crashed;
+                    self.join(SetId::Crashed, h);
+                    self.prefetch_recovery();
                 }
                 HostState::Infected => {
                     self.remove_susceptible(h);
@@ -2400,7 +2351,7 @@ impl General {
         let (a_inf, a_re) = self.probe_channels(f);
         let view = self.view_with(f, a_inf, a_re);
         let a_reb = self.reboot_rate * self.states.len(true) as f64;
-        let a_rec = self.cfg.crash_recovery * self.crashed_count() as f64;
+        let a_rec = self.cfg.crash_recovery * self.crashed.len() as f64;
         // The pooled hosts' clocks: A at rate f·W/(Ω·u), B at f/(Ω·u).
         let (ra, rb) = if self.pooling {
             let u = f / self.cfg.omega / RATE_UNITS_PER_PROBE;
@@ -2459,21 +2410,11 @@ impl General {
                 }
                 _ => {
                     self.rec.fired();
-                    let k = self.rec_host.below(self.crashed_count() as u32);
-                    let h = match &mut self.model {
-                        Model::Local(l) if k as usize >= self.crashed.len() => {
-                            let h = l.recover(u64::from(k) - self.crashed.len() as u64);
-                            self.h[h as usize].state = HostState::Susceptible;
-                            h
-                        }
-                        _ => {
-                            let h = self.crashed.items[k as usize];
-                            self.leave(SetId::Crashed, h);
-                            self.h[h as usize].state = HostState::Susceptible;
-                            self.add_susceptible(h);
-                            h
-                        }
-                    };
+                    let k = self.rec_host.below(self.crashed.len() as u32);
+                    let h = self.crashed.items[k as usize];
+                    self.leave(SetId::Crashed, h);
+                    self.h[h as usize].state = HostState::Susceptible;
+                    self.add_susceptible(h);
                     self.emit(obs, Event::Recover { t: self.t, host: h });
                     self.prefetch_recovery();
                 }

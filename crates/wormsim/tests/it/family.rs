@@ -182,9 +182,8 @@ wrong_clocks = 0
 }
 
 /// Code Red II: prefix-aggregated rates against literal draws with rejection.
-/// Hosts are patched at the start and during the run, so NT 4 hosts leave the
-/// crash pool susceptible, crashed and infected (a seed), and some never join
-/// it (the general engine keeps the NT 4 hosts in a pool of their own).
+/// Hosts are patched at the start and during the run, so NT 4 hosts are
+/// patched while susceptible and while crashed.
 #[test]
 fn crii_local_preference_matches_the_reference() {
     let s = crii(

@@ -30,7 +30,6 @@
 //! In a smaller experimental space of `b` bits the two levels are `/(b/4)` and
 //! `/(b/2)` and nothing is reserved (only the host's own address is redrawn).
 
-use super::nt4::{Nt4, Region};
 use crate::fenwick::Fenwick;
 use crate::population::{Population, generate::block_levels};
 use crate::rng::{Rng, below, below_u64, below_u128};
@@ -69,10 +68,6 @@ pub struct Local {
     ra: Vec<u64>,
     p16: Fenwick<u128>,
     p8: Fenwick<u128>,
-    /// The NT 4 hosts, if a probe crashes them instead of infecting them
-    /// ([`super::nt4`]): then the sums above count only the hosts a probe
-    /// infects.
-    nt4: Option<Box<Nt4>>,
 }
 
 impl Local {
@@ -138,69 +133,11 @@ impl Local {
             ra: vec![0; na],
             p16: Fenwick::new(nb),
             p8: Fenwick::new(na),
-            nt4: None,
         }
     }
 
-    /// Keep the hosts whose bit is set in `nt4` (NT 4 hosts that can become
-    /// susceptible) apart, in a pool of hosts that crash ([`super::nt4`]).
-    /// Before any host is susceptible.
-    pub fn with_nt4_pool(mut self, nt4: &[u64]) -> Local {
-        debug_assert_eq!(self.s16.total(), 0);
-        let na = self.a_first_b.len() - 1;
-        self.nt4 = Some(Box::new(Nt4::new(nt4, &self.host_b, &self.block_a, na)));
-        self
-    }
-
     pub fn susceptible_count(&self) -> u64 {
-        self.s16.total() + self.nt4.as_ref().map_or(0, |p| p.susceptible())
-    }
-
-    /// Crashed hosts in the NT 4 pool.
-    pub fn crashed_count(&self) -> u64 {
-        self.nt4.as_ref().map_or(0, |p| p.crashed())
-    }
-
-    /// Whether `h` is in the NT 4 pool's care.
-    #[inline]
-    pub fn in_nt4_pool(&self, h: u32) -> bool {
-        self.nt4.as_ref().is_some_and(|p| p.has(h))
-    }
-
-    /// Move NT 4 host `h` between the pool's regions.
-    fn nt4_shift(&mut self, h: u32, from: Region, to: Region) {
-        let p = self.nt4.as_mut().expect("an NT 4 pool");
-        let r = p.rank(h);
-        let b = p.block_of(r);
-        let a = self.block_a[b] as usize;
-        p.shift(r, b, a, self.rb.get(b), self.ra[a], from, to);
-    }
-
-    /// Susceptible NT 4 host `h` crashes.
-    pub fn crash(&mut self, h: u32) {
-        self.nt4_shift(h, Region::Susceptible, Region::Crashed);
-    }
-
-    /// NT 4 host `h`, out of the pool (infected), crashes.
-    pub fn crash_out(&mut self, h: u32) {
-        self.nt4_shift(h, Region::Out, Region::Crashed);
-    }
-
-    /// Crashed NT 4 host `h` leaves the pool (patched).
-    pub fn uncrash_out(&mut self, h: u32) {
-        self.nt4_shift(h, Region::Crashed, Region::Out);
-    }
-
-    /// The `k`-th crashed host of the pool (`k` below
-    /// [`Local::crashed_count`]) recovers, susceptible; returns it.
-    pub fn recover(&mut self, k: u64) -> u32 {
-        let h = self
-            .nt4
-            .as_ref()
-            .expect("an NT 4 pool")
-            .nth(Region::Crashed, k);
-        self.nt4_shift(h, Region::Crashed, Region::Susceptible);
-        h
+        self.s16.total()
     }
 
     fn update_products(&mut self, b: usize) {
@@ -220,9 +157,6 @@ impl Local {
 
     /// `h` becomes susceptible: move it into its block's susceptible prefix.
     pub fn add_susceptible(&mut self, h: u32) {
-        if self.in_nt4_pool(h) {
-            return self.nt4_shift(h, Region::Out, Region::Susceptible);
-        }
         let b = self.host_b[h as usize] as usize;
         let s = self.s16.get(b);
         let slot = self.b_start[b] as usize + s as usize;
@@ -234,9 +168,6 @@ impl Local {
 
     /// `h` stops being susceptible.
     pub fn remove_susceptible(&mut self, h: u32) {
-        if self.in_nt4_pool(h) {
-            return self.nt4_shift(h, Region::Susceptible, Region::Out);
-        }
         let b = self.host_b[h as usize] as usize;
         let s = self.s16.get(b);
         let last = self.b_start[b] as usize + s as usize - 1;
@@ -274,28 +205,14 @@ impl Local {
         self.rb.set(b, self.rb.get(b) - old + new);
         self.ra[a] = self.ra[a] - old + new;
         self.update_products(b);
-        if let Some(p) = &mut self.nt4 {
-            p.weight_changed(b, a, self.rb.get(b), self.ra[a]);
-        }
     }
 
     /// `λ` in rate units per second (divide by units per probe), given the
     /// total weight `w`.
-    /// With an NT 4 pool, the probes that crash a host count too (they are
-    /// drawn by [`Local::target`] as well).
     pub fn infection_rate_units(&self, w: f64) -> f64 {
-        let own = self.c8 * f64_of(self.p8.total())
+        self.c8 * f64_of(self.p8.total())
             + self.c16 * f64_of(self.p16.total())
-            + self.cu * w * self.s16.total() as f64;
-        match &self.nt4 {
-            None => own,
-            Some(p) => {
-                let (q8, q16) = p.products();
-                own + self.c8 * f64_of(q8)
-                    + self.c16 * f64_of(q16)
-                    + self.cu * w * p.susceptible() as f64
-            }
-        }
+            + self.cu * w * self.s16.total() as f64
     }
 
     /// A uniform susceptible host among blocks `b0..b1` holding `s` of them.
@@ -354,9 +271,6 @@ impl Local {
     /// drawn later, from another stream, or not at all. `w` is the total
     /// weight [rate units].
     pub fn target(&self, w: u64, rng: &mut Rng) -> (u32, Source) {
-        if let Some(p) = &self.nt4 {
-            return self.target_with_pool(p, w, rng);
-        }
         let a8 = self.c8 * f64_of(self.p8.total());
         let a16 = self.c16 * f64_of(self.p16.total());
         let au = self.cu * w as f64 * self.s16.total() as f64;
@@ -374,45 +288,6 @@ impl Local {
                 self.susceptible_in(0, self.s16.total(), rng),
                 Source::Anywhere,
             )
-        }
-    }
-
-    /// [`Local::target`] with an NT 4 pool: the channels of the hosts a probe
-    /// infects, then the pool's (a /8 by `R_A·S_A`, a block by `R_B·S_B`), and
-    /// last the uniform part of the scan over both.
-    fn target_with_pool(&self, p: &Nt4, w: u64, rng: &mut Rng) -> (u32, Source) {
-        let (q8, q16) = p.products();
-        let a8 = self.c8 * f64_of(self.p8.total());
-        let a16 = self.c16 * f64_of(self.p16.total());
-        let b8 = self.c8 * f64_of(q8);
-        let b16 = self.c16 * f64_of(q16);
-        let (s_own, s_pool) = (self.s16.total(), p.susceptible());
-        let au = self.cu * w as f64 * (s_own + s_pool) as f64;
-        let u = rng.random::<f64>() * (a8 + a16 + b8 + b16 + au);
-        if u < a8 && self.p8.total() > 0 {
-            let a = self.p8.find(below_u128(rng, self.p8.total()));
-            let b0 = self.a_first_b[a] as usize;
-            (self.susceptible_in(b0, self.s8[a], rng), Source::Top(a))
-        } else if u < a8 + a16 && self.p16.total() > 0 {
-            let b = self.p16.find(below_u128(rng, self.p16.total()));
-            (self.susceptible_of(b, rng), Source::Block(b))
-        } else if u < a8 + a16 + b8 && q8 > 0 {
-            let a = p.top_by_product(below_u128(rng, q8));
-            let j = below(rng, p.susceptible_in_top(a));
-            (p.susceptible_of_top(a, j), Source::Top(a))
-        } else if u < a8 + a16 + b8 + b16 && q16 > 0 {
-            let b = p.block_by_product(below_u128(rng, q16));
-            let j = below(rng, p.susceptible_in_block(b));
-            (p.susceptible_of_block(b, j), Source::Block(b))
-        } else {
-            let k = below_u64(rng, s_own + s_pool);
-            let h = if k < s_own {
-                let b = self.s16.find(k);
-                self.member_of(b, rng)
-            } else {
-                p.nth(Region::Susceptible, k - s_own)
-            };
-            (h, Source::Anywhere)
         }
     }
 
@@ -434,15 +309,24 @@ impl Local {
     }
 }
 
-/// `x` as the nearest `f64` (the same value as `x as f64`), without the
-/// 128-bit conversion's library call when `x` fits in 64 bits, as the sums of
-/// products here do in practice.
+/// `x` as the nearest `f64`, ties to even: the same value as `x as f64`,
+/// without that conversion's library call (`__floatuntidf`, several times
+/// the cost of a 64-bit conversion; the engine converts the sums of products
+/// at every event). When `x` has more than 64 bits, its top 64 bits, with a
+/// sticky bit for any set bit below them, round the same way (the sticky bit
+/// sits below the 53 bits kept), and scaling by a power of two is exact.
+/// Written out because LLVM folds `if x fits in u64 { x as u64 as f64 } else
+/// { x as f64 }` back into the library call.
 #[inline]
 fn f64_of(x: u128) -> f64 {
-    match u64::try_from(x) {
-        Ok(x) => x as f64,
-        Err(_) => x as f64,
+    let hi = (x >> 64) as u64;
+    if hi == 0 {
+        return x as u64 as f64;
     }
+    let shift = 64 - hi.leading_zeros();
+    let top = (x >> shift) as u64;
+    let sticky = u64::from(x & ((1u128 << shift) - 1) != 0);
+    (top | sticky) as f64 * f64::from_bits(u64::from(1023 + shift) << 52)
 }
 
 /// Where an infection's probe came from ([`Local::target`]).
@@ -469,6 +353,31 @@ fn swap_to(order: &mut [u32], pos: &mut [u32], h: u32, slot: usize) {
 mod tests {
     use super::*;
     use crate::rng::Streams;
+
+    /// `f64_of` is `as f64`: at powers of two and either side of them, at
+    /// halfway cases with and without bits below, and at random values of
+    /// every width.
+    #[test]
+    fn f64_of_rounds_as_the_cast_does() {
+        let mut xs = vec![0u128, 1, u128::MAX, u128::MAX - 1];
+        for k in 0..128 {
+            let p = 1u128 << k;
+            xs.extend([p, p - 1, p.wrapping_add(1), p | (p >> 1), p | (p >> 53)]);
+            if k > 54 {
+                // Exactly halfway between two f64s, and just above halfway.
+                let half = p | (1u128 << (k - 53));
+                xs.extend([half, half | 1, half - 1, half | (1u128 << (k - 54))]);
+            }
+        }
+        let mut rng = Streams::new(5, 0).stream("f64-of");
+        for _ in 0..200_000 {
+            let x = rng.random::<u128>() >> (rng.random::<u32>() % 128);
+            xs.push(x);
+        }
+        for x in xs {
+            assert_eq!(f64_of(x).to_bits(), (x as f64).to_bits(), "{x}");
+        }
+    }
 
     /// Infectors drawn within a /16 and within a /8 are proportional to weight
     /// (chi-square), after weights were raised, lowered and zeroed.

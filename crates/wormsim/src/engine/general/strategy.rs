@@ -356,7 +356,6 @@ impl General {
             Due::Perm(version) => self.perm_probe(h, version, t, obs),
             Due::Crash => {
                 self.clear(h, Clear::Lifetime, HostState::Crashed, obs);
-                self.join_crashed(h);
                 self.record_crash(h, h, obs);
             }
             Due::Blocked => unreachable!("handled above"),
