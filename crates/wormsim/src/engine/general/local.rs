@@ -30,6 +30,7 @@
 //! In a smaller experimental space of `b` bits the two levels are `/(b/4)` and
 //! `/(b/2)` and nothing is reserved (only the host's own address is redrawn).
 
+use super::f64_of;
 use crate::fenwick::Fenwick;
 use crate::population::{Population, generate::block_levels};
 use crate::rng::{Rng, below, below_u64, below_u128};
@@ -309,26 +310,6 @@ impl Local {
     }
 }
 
-/// `x` as the nearest `f64`, ties to even: the same value as `x as f64`,
-/// without that conversion's library call (`__floatuntidf`, several times
-/// the cost of a 64-bit conversion; the engine converts the sums of products
-/// at every event). When `x` has more than 64 bits, its top 64 bits, with a
-/// sticky bit for any set bit below them, round the same way (the sticky bit
-/// sits below the 53 bits kept), and scaling by a power of two is exact.
-/// Written out because LLVM folds `if x fits in u64 { x as u64 as f64 } else
-/// { x as f64 }` back into the library call.
-#[inline]
-fn f64_of(x: u128) -> f64 {
-    let hi = (x >> 64) as u64;
-    if hi == 0 {
-        return x as u64 as f64;
-    }
-    let shift = 64 - hi.leading_zeros();
-    let top = (x >> shift) as u64;
-    let sticky = u64::from(x & ((1u128 << shift) - 1) != 0);
-    (top | sticky) as f64 * f64::from_bits(u64::from(1023 + shift) << 52)
-}
-
 /// Where an infection's probe came from ([`Local::target`]).
 #[derive(Clone, Copy, Debug)]
 pub enum Source {
@@ -353,31 +334,6 @@ fn swap_to(order: &mut [u32], pos: &mut [u32], h: u32, slot: usize) {
 mod tests {
     use super::*;
     use crate::rng::Streams;
-
-    /// `f64_of` is `as f64`: at powers of two and either side of them, at
-    /// halfway cases with and without bits below, and at random values of
-    /// every width.
-    #[test]
-    fn f64_of_rounds_as_the_cast_does() {
-        let mut xs = vec![0u128, 1, u128::MAX, u128::MAX - 1];
-        for k in 0..128 {
-            let p = 1u128 << k;
-            xs.extend([p, p - 1, p.wrapping_add(1), p | (p >> 1), p | (p >> 53)]);
-            if k > 54 {
-                // Exactly halfway between two f64s, and just above halfway.
-                let half = p | (1u128 << (k - 53));
-                xs.extend([half, half | 1, half - 1, half | (1u128 << (k - 54))]);
-            }
-        }
-        let mut rng = Streams::new(5, 0).stream("f64-of");
-        for _ in 0..200_000 {
-            let x = rng.random::<u128>() >> (rng.random::<u32>() % 128);
-            xs.push(x);
-        }
-        for x in xs {
-            assert_eq!(f64_of(x).to_bits(), (x as f64).to_bits(), "{x}");
-        }
-    }
 
     /// Infectors drawn within a /16 and within a /8 are proportional to weight
     /// (chi-square), after weights were raised, lowered and zeroed.

@@ -108,7 +108,7 @@ impl Subset {
 
     /// The infection rate before congestion [rate units/s].
     pub fn infection_rate_units(&self) -> f64 {
-        self.pairs() as f64 / self.class_size
+        super::f64_of(self.pairs()) / self.class_size
     }
 
     /// (target, infector) of an infection event.
