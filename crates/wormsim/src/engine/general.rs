@@ -445,7 +445,8 @@ impl Ahead {
 /// bit below them, round the same way (the sticky bit sits below the 53 bits
 /// kept), and scaling by a power of two is exact. Written out in full
 /// because LLVM folds a `u64` fast path beside `x as f64` back into the call
-/// (bench/RESULTS.md, nineteenth session). 1.08× on the CRII preset.
+/// (bench/RESULTS.md, nineteenth session). 1.00–1.08× on the CRII preset,
+/// within the noise of the machine it was measured on; the same values.
 #[inline]
 fn f64_of(x: u128) -> f64 {
     let hi = (x >> 64) as u64;
@@ -2476,15 +2477,13 @@ impl General {
                     self.scan.begin_removals();
                     // Pooled hosts first, in host order: each is settled and
                     // enters the phase while its record is in cache.
+                    // (`done` is empty when nothing was pooled.)
                     let done = self.pool_enter_phase(phase, obs);
                     let mut hosts: Vec<u32> = self
                         .states
                         .iter(true)
                         .filter(|&h| {
-                            !self.wrong_clock(h)
-                                && done
-                                    .get(h as usize / 64)
-                                    .is_none_or(|w| w >> (h % 64) & 1 == 0)
+                            !self.wrong_clock(h) && (done.is_empty() || !has_bit(&done, h))
                         })
                         .collect();
                     // In host order, as in `pool_enter_phase`.
