@@ -158,6 +158,21 @@ pub struct Series {
     /// Probe-caused events per bin.
     hits: Vec<u32>,
     levels_done: usize,
+    /// Time of row `levels_done` [s] (infinite once all are done): the levels
+    /// loop runs only when an interval reaches it.
+    next_level: f64,
+    /// The last row whose bin took a whole interval with its retransmissions
+    /// ([`Observer::interval`]'s common case): row `fast_row`, whose bin runs
+    /// from `fast_lo` to `fast_hi` [s]. An interval `[from, to)` with
+    /// `from >= fast_lo` and `to + last_shift < fast_hi` goes to it at once,
+    /// with no division.
+    fast_row: usize,
+    fast_lo: f64,
+    fast_hi: f64,
+    /// The last retransmission's delay [s] (0 with none).
+    last_shift: f64,
+    /// SYN packets per probe on the common path: `1 + unanswered · retries`.
+    syn_factor: f64,
 }
 
 impl Series {
@@ -216,7 +231,26 @@ impl Series {
             hits_expected: vec![0.0; n],
             hits: vec![0; n],
             levels_done: 0,
+            next_level: start.secs(),
+            fast_row: 0,
+            fast_lo: f64::INFINITY,
+            fast_hi: f64::NEG_INFINITY,
+            last_shift: 0.0,
+            syn_factor: 1.0,
         }
+        .with_derived()
+    }
+
+    /// Fill in the fields derived from the others.
+    fn with_derived(mut self) -> Series {
+        self.last_shift = self.retransmit_at.last().copied().unwrap_or(0.0);
+        self.syn_factor = 1.0 + self.unanswered * self.retransmit_at.len() as f64;
+        self.next_level = self
+            .ends
+            .get(self.levels_done)
+            .copied()
+            .unwrap_or(f64::INFINITY);
+        self
     }
 
     /// Row whose bin `(time[i-1], time[i]]` contains `t`.
@@ -275,6 +309,7 @@ impl Series {
             self.set_levels(i, final_view);
         }
         self.levels_done = self.rows.len();
+        self.next_level = f64::INFINITY;
         if probes == ProbeCount::Sampled {
             // Given the path, probes that change nothing form an independent
             // Poisson process of rate R - hit_rate (thinning), so the probes in a
@@ -295,6 +330,60 @@ impl Series {
                 }
                 self.rows[i].probes = sampled;
             }
+        }
+    }
+
+    /// Levels at each row time in `[from, to)` [s].
+    #[inline(never)]
+    fn levels(&mut self, from: f64, to: f64, v: &View) {
+        while self.levels_done < self.rows.len() && self.ends[self.levels_done] < to {
+            if self.ends[self.levels_done] >= from {
+                let i = self.levels_done;
+                self.set_levels(i, v);
+            }
+            self.levels_done += 1;
+        }
+        self.next_level = self
+            .ends
+            .get(self.levels_done)
+            .copied()
+            .unwrap_or(f64::INFINITY);
+    }
+
+    /// Probe mass of `[from, to)` [s] split over the bins `(time[i-1], time[i]]`,
+    /// with the retransmitted SYNs shifted in time; when it all falls in one
+    /// bin, that bin becomes the one [`Observer::interval`] tries first.
+    #[inline(never)]
+    fn interval_spread(&mut self, from: f64, to: f64, v: &View) {
+        let hit_share = v.hit_rate / v.probe_rate;
+        let last_shift = self.last_shift;
+        // (`as usize` truncates and saturates: the same as `floor()` first.)
+        let i0 = ((from - self.start.secs()) / self.bin) as usize + 1;
+        let i1 = ((to + last_shift - self.start.secs()) / self.bin) as usize + 1;
+        let end_ok = to + last_shift <= self.end.secs();
+        if i0 == i1 && i0 < self.rows.len() && end_ok && self.ends[i0] > to + last_shift {
+            let m = v.probe_rate * (to - from);
+            let row = &mut self.rows[i0];
+            row.probes += m;
+            row.syn_packets += m * self.syn_factor;
+            self.hits_expected[i0] += v.hit_rate * (to - from);
+            // Later intervals in this bin take the common path. (`ends[i0]` is
+            // at most the series' end, so the end needs no check there.)
+            (self.fast_row, self.fast_lo, self.fast_hi) = (i0, self.ends[i0 - 1], self.ends[i0]);
+            return;
+        }
+        self.spread(from, to, v.probe_rate, |me, i, m| {
+            me.rows[i].probes += m;
+            me.rows[i].syn_packets += m;
+            me.hits_expected[i] += m * hit_share;
+        });
+        // Retransmitted SYNs of the probes nobody answered, shifted in time.
+        for k in 0..self.retransmit_at.len() {
+            let d = self.retransmit_at[k];
+            let rate = v.probe_rate * self.unanswered;
+            self.spread(from + d, to + d, rate, |me, i, m| {
+                me.rows[i].syn_packets += m
+            });
         }
     }
 
@@ -325,49 +414,28 @@ impl Observer for Series {
         Some((self.start, self.bin))
     }
 
+    #[inline]
     fn interval(&mut self, from: SimTime, to: SimTime, v: &View) {
-        // Levels at each row time in [from, to).
-        while self.levels_done < self.rows.len() && self.rows[self.levels_done].time < to {
-            if self.rows[self.levels_done].time >= from {
-                let i = self.levels_done;
-                self.set_levels(i, v);
-            }
-            self.levels_done += 1;
+        let (f, t) = (from.secs(), to.secs());
+        if self.next_level < t {
+            self.levels(f, t, v);
         }
         if v.probe_rate <= 0.0 {
             return;
         }
-        // Probe mass, split over the bins (time[i-1], time[i]].
-        let (from, to) = (from.secs(), to.secs());
-        let hit_share = v.hit_rate / v.probe_rate;
-        // Fast path: the interval and its retransmissions all fall in one bin.
-        let last_shift = self.retransmit_at.last().copied().unwrap_or(0.0);
-        // (`as usize` truncates and saturates: the same as `floor()` first.)
-        let i0 = ((from - self.start.secs()) / self.bin) as usize + 1;
-        let i1 = ((to + last_shift - self.start.secs()) / self.bin) as usize + 1;
-        let end_ok = to + last_shift <= self.end.secs();
-        if i0 == i1 && i0 < self.rows.len() && end_ok && self.rows[i0].time.secs() > to + last_shift
-        {
-            let m = v.probe_rate * (to - from);
-            let row = &mut self.rows[i0];
+        // The common case: the interval and its retransmissions all fall in the
+        // bin the last such interval fell in.
+        if f >= self.fast_lo && t + self.last_shift < self.fast_hi {
+            let dt = t - f;
+            let m = v.probe_rate * dt;
+            let i = self.fast_row;
+            let row = &mut self.rows[i];
             row.probes += m;
-            row.syn_packets += m * (1.0 + self.unanswered * self.retransmit_at.len() as f64);
-            self.hits_expected[i0] += m * hit_share;
+            row.syn_packets += m * self.syn_factor;
+            self.hits_expected[i] += v.hit_rate * dt;
             return;
         }
-        self.spread(from, to, v.probe_rate, |me, i, m| {
-            me.rows[i].probes += m;
-            me.rows[i].syn_packets += m;
-            me.hits_expected[i] += m * hit_share;
-        });
-        // Retransmitted SYNs of the probes nobody answered, shifted in time.
-        for k in 0..self.retransmit_at.len() {
-            let d = self.retransmit_at[k];
-            let rate = v.probe_rate * self.unanswered;
-            self.spread(from + d, to + d, rate, |me, i, m| {
-                me.rows[i].syn_packets += m
-            });
-        }
+        self.interval_spread(f, t, v);
     }
 
     #[inline]
