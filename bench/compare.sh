@@ -16,6 +16,13 @@
 #   bench/compare.sh HEAD~1 3 'wormsim fit --model two-factor DATA.csv --out OUT'
 # Paths are relative to the checkout's root. Both binaries must exit 0 on every
 # case. Record the figures in bench/RESULTS.md.
+#
+# PAIRED=1 bench/compare.sh ... runs the two binaries at the same time instead,
+# one on each core (`taskset`; the cores swap every round), and reports the
+# median and quartiles of the per-round ratios: both runs of a round meet the
+# same neighbours on a shared host, which alternating cannot promise (on the
+# 2-vCPU Xeon the same binary's CRv2 time drifted 200-320 ms within minutes).
+# It needs two cores and leaves none free, so nothing else may run meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${1:?usage: bench/compare.sh BASE_REV [REPS] [CASE...]}
@@ -52,17 +59,48 @@ wall() { # binary case -> microseconds
     else
         args=(run "$2" --out "$WORK/out")
     fi
+    # A third argument names the output directory and the core to run on.
+    local out=$WORK/out${3:-} pin=()
+    [ -n "${3:-}" ] && pin=(taskset -c "$3")
+    args=("${args[@]//"$WORK/out"/$out}")
     t0=$(date +%s%N)
-    "$1" "${args[@]}" >/dev/null 2>"$WORK/stderr" || {
+    "${pin[@]}" "$1" "${args[@]}" >/dev/null 2>"$out.stderr" || {
         echo "failed: $1 ${args[*]}" >&2
-        cat "$WORK/stderr" >&2
+        cat "$out.stderr" >&2
         exit 1
     }
     t1=$(date +%s%N)
-    rm -rf "$WORK/out"
+    rm -rf "$out"
     echo "$(((t1 - t0) / 1000))"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+if [ "${PAIRED:-0}" = 1 ]; then
+    printf '%-26s %12s %12s %10s %16s\n' case "baseline [s]" "this [s]" ratio "quartiles"
+    for p in "${PRESETS[@]}"; do
+        : >"$WORK/pairs.t"
+        for r in $(seq "$REPS"); do
+            c=$((r % 2))
+            wall "$BASE_BIN" "$p" "$c" >"$WORK/b.t" &
+            wall "$THIS_BIN" "$p" "$((1 - c))" >"$WORK/t.t"
+            wait $! || exit 1
+            echo "$(cat "$WORK/b.t") $(cat "$WORK/t.t")" >>"$WORK/pairs.t"
+        done
+        label=${p#wormsim }
+        label=$(sed -E 's/ --out OUT[^ ]*//' <<<"$label")
+        python3 - "$label" "$WORK/pairs.t" <<'PY'
+import statistics, sys
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
+b = statistics.median(r[0] for r in rows) / 1e6
+t = statistics.median(r[1] for r in rows) / 1e6
+ratios = [r[0] / r[1] for r in rows]
+q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+print(f"{sys.argv[1]:<26} {b:12.3f} {t:12.3f} {statistics.median(ratios):9.3f}x {q[0]:7.3f}-{q[2]:.3f}")
+PY
+    done
+    echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+fi
 
 printf '%-26s %12s %12s %10s\n' case "baseline [s]" "this [s]" ratio
 for p in "${PRESETS[@]}"; do

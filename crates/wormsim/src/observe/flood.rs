@@ -76,6 +76,9 @@ pub struct FloodMeter {
     slots: Vec<Open>,
     /// Slots free for reuse.
     free: Vec<u32>,
+    /// Data packets of one connection when the site listens:
+    /// `⌈(bytes_per_burst / connections) / packet_payload⌉`, a constant of the spec.
+    data_packets: f64,
     /// Bursts sent (whatever reached the target).
     pub bursts: u64,
     /// Payload bytes that reached a listening site [bytes].
@@ -108,6 +111,10 @@ impl FloodMeter {
             open: vec![NONE; hosts],
             slots: Vec::new(),
             free: Vec::new(),
+            data_packets: {
+                let per_conn = s.flood.bytes_per_burst / s.flood.connections as f64;
+                (per_conn / s.flood.packet_payload as f64).ceil()
+            },
             bursts: 0,
             bytes_delivered: 0.0,
             bytes_at_target: 0.0,
@@ -143,9 +150,10 @@ impl FloodMeter {
         }
         let conns = self.spec.connections as f64 * k;
         let (packets, bytes) = if self.site_at(t) == dest {
-            let per_conn = self.spec.bytes_per_burst / self.spec.connections as f64;
-            let data_packets = (per_conn / self.spec.packet_payload as f64).ceil();
-            (conns * (1.0 + data_packets), self.spec.bytes_per_burst * k)
+            (
+                conns * (1.0 + self.data_packets),
+                self.spec.bytes_per_burst * k,
+            )
         } else {
             (conns * (1.0 + self.syn_retries as f64), 0.0)
         };
