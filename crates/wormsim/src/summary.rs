@@ -105,6 +105,20 @@ pub fn doubling_time_first_minute(from: f64, times: &[f64]) -> Option<f64> {
     (b > 0.0).then(|| std::f64::consts::LN_2 / b)
 }
 
+/// `x.floor() as i64`, without the call to `floor` that the baseline x86-64
+/// target makes (it has no rounding instruction): truncate, then step down
+/// if that rounded up (a negative non-integer). The same for every `f64`
+/// (saturating at the ends of `i64`, 0 for NaN).
+#[inline(always)]
+fn floor_i64(x: f64) -> i64 {
+    let i = x as i64;
+    if (i as f64) > x {
+        i.saturating_sub(1)
+    } else {
+        i
+    }
+}
+
 /// Time at which the `k`-th (1-based) infection happened, from sorted times.
 fn kth(times: &[f64], k: usize) -> Option<SimTime> {
     if k == 0 {
@@ -126,34 +140,28 @@ impl Summary {
         counters: &Counters,
         series: &Series,
     ) -> Summary {
-        // First infections in time order: (time, is_seed).
-        let firsts = || {
-            hosts.infection_order.iter().map(|&h| {
-                (
-                    hosts.first_infected_at[h as usize],
-                    hosts.first_infector[h as usize] == NO_HOST,
-                )
-            })
-        };
-        let times: Vec<f64> = firsts().map(|f| f.0).collect();
-        debug_assert!(times.windows(2).all(|w| w[0] <= w[1]));
-        let final_count = times.len();
-        let at = |frac: f64| kth(&times, (frac * final_count as f64).ceil() as usize);
-        let report = scenario
-            .output
-            .report_at
-            .iter()
-            .map(|&t| (t, times.partition_point(|&x| x <= t.secs()) as u32))
-            .collect();
-        // Peak first infections per UTC minute, seeds excluded (one pass over the
-        // sorted times).
+        // First infections in time order, in one pass over the hosts (each
+        // a random read of two arrays, so the reads a few hosts ahead are
+        // started early): their times, the first by the worm (not a seed),
+        // and the peak first infections per UTC minute, seeds excluded.
+        let order = &hosts.infection_order;
+        let mut times: Vec<f64> = Vec::with_capacity(order.len());
+        let mut first_by_worm = None;
         let (mut peak, mut peak_min) = (0u32, None);
         let (mut cur_min, mut cur) = (i64::MIN, 0u32);
-        for (t, seed) in firsts() {
-            if seed {
+        const AHEAD: usize = 16;
+        for (k, &h) in order.iter().enumerate() {
+            if let Some(&next) = order.get(k + AHEAD) {
+                crate::engine::general::prefetch(&hosts.first_infected_at[next as usize]);
+                crate::engine::general::prefetch(&hosts.first_infector[next as usize]);
+            }
+            let t = hosts.first_infected_at[h as usize];
+            times.push(t);
+            if hosts.first_infector[h as usize] == NO_HOST {
                 continue;
             }
-            let m = (t / MINUTE).floor() as i64;
+            first_by_worm.get_or_insert(t);
+            let m = floor_i64(t / MINUTE);
             if m != cur_min {
                 cur_min = m;
                 cur = 0;
@@ -164,6 +172,15 @@ impl Summary {
                 peak_min = Some(SimTime(m as f64 * MINUTE));
             }
         }
+        debug_assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        let final_count = times.len();
+        let at = |frac: f64| kth(&times, (frac * final_count as f64).ceil() as usize);
+        let report = scenario
+            .output
+            .report_at
+            .iter()
+            .map(|&t| (t, times.partition_point(|&x| x <= t.secs()) as u32))
+            .collect();
         let seeds = hosts
             .first_infector
             .iter()
@@ -207,9 +224,48 @@ impl Summary {
             flood_bytes: 0.0,
             flood_bytes_at_target: 0.0,
             events: counters.events,
-            doubling_first_minute: firsts()
-                .find(|f| !f.1)
-                .and_then(|f| doubling_time_first_minute(f.0, &times)),
+            doubling_first_minute: first_by_worm
+                .and_then(|t| doubling_time_first_minute(t, &times)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::floor_i64;
+
+    /// `floor_i64` is `floor() as i64` on whole, fractional, negative, huge,
+    /// tiny and non-finite values.
+    #[test]
+    fn floor_i64_is_floor_as_i64() {
+        let mut xs = vec![
+            0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 59.999, -60.0001, 1e300, -1e300,
+        ];
+        xs.extend([
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ]);
+        xs.extend([
+            9.2e18,
+            -9.2e18,
+            9.3e18,
+            -9.3e18,
+            2f64.powi(63),
+            -(2f64.powi(63)),
+        ]);
+        let mut z = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..100_000 {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            let scale = [1.0, 1e3, 1.7e7, 1e15, 1e19][(z % 5) as usize];
+            let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+            xs.push((2.0 * u - 1.0) * scale);
+        }
+        for x in xs {
+            assert_eq!(floor_i64(x), x.floor() as i64, "{x}");
         }
     }
 }

@@ -539,7 +539,7 @@ fn infector_stream<'a, O: Observer>(
 /// Ask the processor to bring `r` into its cache: a hint, which changes
 /// nothing the program computes (a no-op off x86-64).
 #[inline]
-fn prefetch<T>(r: &T) {
+pub(crate) fn prefetch<T>(r: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
