@@ -74,6 +74,10 @@ wall() { # binary case -> microseconds
     echo "$(((t1 - t0) / 1000))"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+label() { # case -> its name in the table
+    local l=${1#wormsim }
+    sed -E 's/ --out OUT[^ ]*//' <<<"$l"
+}
 
 if [ "${PAIRED:-0}" = 1 ]; then
     printf '%-26s %12s %12s %10s %16s\n' case "baseline [s]" "this [s]" ratio "quartiles"
@@ -86,9 +90,7 @@ if [ "${PAIRED:-0}" = 1 ]; then
             wait $! || exit 1
             echo "$(cat "$WORK/b.t") $(cat "$WORK/t.t")" >>"$WORK/pairs.t"
         done
-        label=${p#wormsim }
-        label=$(sed -E 's/ --out OUT[^ ]*//' <<<"$label")
-        python3 - "$label" "$WORK/pairs.t" <<'PY'
+        python3 - "$(label "$p")" "$WORK/pairs.t" <<'PY'
 import statistics, sys
 rows = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
 b = statistics.median(r[0] for r in rows) / 1e6
@@ -112,8 +114,6 @@ for p in "${PRESETS[@]}"; do
     done
     b=$(median <"$WORK/base.t")
     t=$(median <"$WORK/this.t")
-    label=${p#wormsim }
-    label=$(sed -E 's/ --out OUT[^ ]*//' <<<"$label")
-    awk -v p="$label" -v b="$b" -v t="$t" 'BEGIN { printf "%-26s %12.3f %12.3f %9.2fx\n", p, b / 1e6, t / 1e6, b / t }'
+    awk -v p="$(label "$p")" -v b="$b" -v t="$t" 'BEGIN { printf "%-26s %12.3f %12.3f %9.2fx\n", p, b / 1e6, t / 1e6, b / t }'
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -245,12 +245,28 @@ impl Series {
     fn with_derived(mut self) -> Series {
         self.last_shift = self.retransmit_at.last().copied().unwrap_or(0.0);
         self.syn_factor = 1.0 + self.unanswered * self.retransmit_at.len() as f64;
-        self.next_level = self
-            .ends
+        self.next_level = self.level_time();
+        self
+    }
+
+    /// Time of row `levels_done` [s], infinite once all rows are done.
+    fn level_time(&self) -> f64 {
+        self.ends
             .get(self.levels_done)
             .copied()
-            .unwrap_or(f64::INFINITY);
-        self
+            .unwrap_or(f64::INFINITY)
+    }
+
+    /// Add the probes of `[from, to)` [s] and their retransmissions, all in
+    /// row `i`'s bin.
+    #[inline(always)]
+    fn add_whole(&mut self, i: usize, from: f64, to: f64, v: &View) {
+        let dt = to - from;
+        let m = v.probe_rate * dt;
+        let row = &mut self.rows[i];
+        row.probes += m;
+        row.syn_packets += m * self.syn_factor;
+        self.hits_expected[i] += v.hit_rate * dt;
     }
 
     /// Row whose bin `(time[i-1], time[i]]` contains `t`.
@@ -309,7 +325,7 @@ impl Series {
             self.set_levels(i, final_view);
         }
         self.levels_done = self.rows.len();
-        self.next_level = f64::INFINITY;
+        self.next_level = self.level_time();
         if probes == ProbeCount::Sampled {
             // Given the path, probes that change nothing form an independent
             // Poisson process of rate R - hit_rate (thinning), so the probes in a
@@ -343,11 +359,7 @@ impl Series {
             }
             self.levels_done += 1;
         }
-        self.next_level = self
-            .ends
-            .get(self.levels_done)
-            .copied()
-            .unwrap_or(f64::INFINITY);
+        self.next_level = self.level_time();
     }
 
     /// Probe mass of `[from, to)` [s] split over the bins `(time[i-1], time[i]]`,
@@ -355,23 +367,19 @@ impl Series {
     /// bin, that bin becomes the one [`Observer::interval`] tries first.
     #[inline(never)]
     fn interval_spread(&mut self, from: f64, to: f64, v: &View) {
-        let hit_share = v.hit_rate / v.probe_rate;
         let last_shift = self.last_shift;
         // (`as usize` truncates and saturates: the same as `floor()` first.)
         let i0 = ((from - self.start.secs()) / self.bin) as usize + 1;
         let i1 = ((to + last_shift - self.start.secs()) / self.bin) as usize + 1;
         let end_ok = to + last_shift <= self.end.secs();
         if i0 == i1 && i0 < self.rows.len() && end_ok && self.ends[i0] > to + last_shift {
-            let m = v.probe_rate * (to - from);
-            let row = &mut self.rows[i0];
-            row.probes += m;
-            row.syn_packets += m * self.syn_factor;
-            self.hits_expected[i0] += v.hit_rate * (to - from);
+            self.add_whole(i0, from, to, v);
             // Later intervals in this bin take the common path. (`ends[i0]` is
             // at most the series' end, so the end needs no check there.)
             (self.fast_row, self.fast_lo, self.fast_hi) = (i0, self.ends[i0 - 1], self.ends[i0]);
             return;
         }
+        let hit_share = v.hit_rate / v.probe_rate;
         self.spread(from, to, v.probe_rate, |me, i, m| {
             me.rows[i].probes += m;
             me.rows[i].syn_packets += m;
@@ -426,13 +434,7 @@ impl Observer for Series {
         // The common case: the interval and its retransmissions all fall in the
         // bin the last such interval fell in.
         if f >= self.fast_lo && t + self.last_shift < self.fast_hi {
-            let dt = t - f;
-            let m = v.probe_rate * dt;
-            let i = self.fast_row;
-            let row = &mut self.rows[i];
-            row.probes += m;
-            row.syn_packets += m * self.syn_factor;
-            self.hits_expected[i] += v.hit_rate * dt;
+            self.add_whole(self.fast_row, f, t, v);
             return;
         }
         self.interval_spread(f, t, v);

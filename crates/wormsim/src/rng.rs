@@ -92,8 +92,14 @@ fn fnv1a64(s: &str) -> u64 {
 /// about 20 ns a draw on the CRv2 preset's 10^6 pooled draws.
 #[inline(always)]
 pub fn keyed_exp1(key: u64, a: u64, b: u64) -> f64 {
-    let z = splitmix64(key ^ splitmix64(a ^ splitmix64(b)));
-    ExpZiggurat::get().sample_keyed(z, key, a, b)
+    ExpZiggurat::get().sample_keyed(keyed_hash(key, a, b), key, a, b)
+}
+
+/// The 64-bit word [`keyed_exp1`] draws from: nested SplitMix64 finalizers of
+/// `(key, a, b)`.
+#[inline(always)]
+fn keyed_hash(key: u64, a: u64, b: u64) -> u64 {
+    splitmix64(key ^ splitmix64(a ^ splitmix64(b)))
 }
 
 /// Salt of [`keyed_exp1`]'s second hash (the generator of its rare path).
@@ -232,8 +238,7 @@ impl ExpZiggurat {
     #[cold]
     #[inline(never)]
     fn sample_keyed_rare(&self, i: usize, x: f64, key: u64, a: u64, b: u64) -> f64 {
-        let seed =
-            splitmix64(key ^ KEYED_RARE_SALT ^ splitmix64(a ^ splitmix64(b ^ KEYED_RARE_SALT)));
+        let seed = keyed_hash(key ^ KEYED_RARE_SALT, a, b ^ KEYED_RARE_SALT);
         self.sample_rare(&mut Rng::seed_from_u64(seed), i, x)
     }
 
@@ -442,7 +447,7 @@ mod tests {
         // The rare path is a function of the arguments too.
         let rare = (0..100_000u64)
             .find(|&i| {
-                let z = splitmix64(key ^ splitmix64((i << 32 | 3) ^ splitmix64(1 << 63 | 2)));
+                let z = keyed_hash(key, i << 32 | 3, 1 << 63 | 2);
                 let zig = ExpZiggurat::get();
                 let (l, x) = zig.layer_point(z);
                 x >= zig.x[l + 1]
