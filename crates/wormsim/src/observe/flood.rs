@@ -51,6 +51,23 @@ pub const FLOOD_COLUMNS: [&str; 7] = [
 /// No open flood.
 const NONE: u32 = u32::MAX;
 
+/// Hosts bursting at the same times, and their worm instances in all.
+#[derive(Clone, Copy, Debug)]
+struct Weight {
+    hosts: u64,
+    instances: u64,
+}
+
+impl Weight {
+    /// One host running `instances` copies.
+    fn of(instances: u8) -> Weight {
+        Weight {
+            hosts: 1,
+            instances: instances as u64,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Open {
     origin: f64,
@@ -137,13 +154,14 @@ impl FloodMeter {
         addr == self.spec.target && self.spec.filter_at.is_some_and(|f| t >= f.secs())
     }
 
-    /// `n` bursts of a host with `instances` copies, the first at time `t`,
-    /// all in `t`'s row and under the same gate (target listening, moved or
-    /// filtered) as `t`. Their totals are whole numbers for whole-number
-    /// parameters, so `n` of them at once add up exactly as one by one.
-    fn bursts(&mut self, t: f64, instances: u8, n: f64) {
-        self.bursts += n as u64;
-        let k = instances as f64 * n;
+    /// `n` bursts of each of `w.hosts` hosts running `w.instances` copies of
+    /// the worm between them, the first at time `t`, all in `t`'s row and
+    /// under the same gate (target listening, moved or filtered) as `t`.
+    /// Their totals are whole numbers for whole-number parameters, so `n` of
+    /// them at once, for many hosts at once, add up exactly as one by one.
+    fn bursts(&mut self, t: f64, w: Weight, n: f64) {
+        self.bursts += n as u64 * w.hosts;
+        let k = w.instances as f64 * n;
         let dest = self.spec.target;
         if self.filtered(dest, t) {
             return;
@@ -173,15 +191,21 @@ impl FloodMeter {
     /// `origin + k·period`, counted per run of bursts that share a row and a
     /// gate, so the cost is per row crossed, not per burst.
     fn close(&mut self, o: Open, until: f64) {
+        self.close_all(o.origin, o.since, Weight::of(o.instances), until);
+    }
+
+    /// [`FloodMeter::close`] for every host of `w` at once: hosts whose
+    /// stretches share `origin`, `since` and `until` burst at the same times.
+    fn close_all(&mut self, origin: f64, since: f64, w: Weight, until: f64) {
         let p = self.spec.period;
-        let at = |k: f64| o.origin + k * p;
+        let at = |k: f64| origin + k * p;
         let end = self.end.secs();
         let last = self.rows.len() - 1;
         // The first `k' > k` whose burst time satisfies `holds` (monotone in
         // k'), from an estimate near `b`, checked on the burst times as
         // computed, so that a run ends exactly where one-by-one would.
         let first = |k: f64, b: f64, holds: &dyn Fn(f64) -> bool| -> f64 {
-            let mut e = ((b - o.origin) / p).ceil().max(k + 1.0);
+            let mut e = ((b - origin) / p).ceil().max(k + 1.0);
             while e > k + 1.0 && holds(at(e - 1.0)) {
                 e -= 1.0;
             }
@@ -191,7 +215,7 @@ impl FloodMeter {
             e
         };
         // First burst at or after `since` on the host's cycle.
-        let mut k = ((o.since - o.origin) / p).ceil().max(0.0);
+        let mut k = ((since - origin) / p).ceil().max(0.0);
         loop {
             let t = at(k);
             if t >= until || t > end {
@@ -215,7 +239,7 @@ impl FloodMeter {
                 || changes(self.spec.filter_at)
                 || changes(self.spec.move_at)
             {
-                self.bursts(t, o.instances, 1.0);
+                self.bursts(t, w, 1.0);
                 k += 1.0;
                 continue;
             }
@@ -233,24 +257,45 @@ impl FloodMeter {
                     next = next.min(first(k, c, &|x| x >= c));
                 }
             }
-            self.bursts(t, o.instances, next - k);
+            self.bursts(t, w, next - k);
             k = next;
         }
     }
 
     /// Close every open flood at the end of the run. Call once, after the run.
     ///
-    /// Slots are closed in slot order (sequential memory); the order does not
-    /// change the totals, which are sums of whole numbers of connections,
-    /// packets and bytes, exact in `f64`.
+    /// Slots are closed in slot order (sequential memory), each run of slots
+    /// with the same origin and start at once (the hosts that started
+    /// flooding at one phase change: all of them, in the CRv2 preset). The
+    /// order and the grouping do not change the totals, which are sums of
+    /// whole numbers of connections, packets and bytes, exact in `f64`.
     pub fn finish(&mut self) {
-        let end = self.end.secs();
+        // A burst exactly at the end still counts.
+        let until = self.end.secs() + 1e-9;
+        let mut group: Option<(f64, f64, Weight)> = None;
         for k in 0..self.slots.len() {
             let o = self.slots[k];
-            if o.instances > 0 {
-                // A burst exactly at the end still counts.
-                self.close(o, end + 1e-9);
+            if o.instances == 0 {
+                continue;
             }
+            match &mut group {
+                Some((origin, since, w))
+                    if origin.to_bits() == o.origin.to_bits()
+                        && since.to_bits() == o.since.to_bits() =>
+                {
+                    w.instances += o.instances as u64;
+                    w.hosts += 1;
+                }
+                _ => {
+                    if let Some((origin, since, w)) = group {
+                        self.close_all(origin, since, w, until);
+                    }
+                    group = Some((o.origin, o.since, Weight::of(o.instances)));
+                }
+            }
+        }
+        if let Some((origin, since, w)) = group {
+            self.close_all(origin, since, w, until);
         }
         self.open.fill(NONE);
         self.slots.clear();
@@ -409,7 +454,7 @@ bin = 3600
             if t >= until || t > m.end.secs() {
                 break;
             }
-            m.bursts(t, o.instances, 1.0);
+            m.bursts(t, Weight::of(o.instances), 1.0);
             k += 1.0;
         }
     }
@@ -465,6 +510,62 @@ bin = 3600
                     slow.rows()[i]
                 );
             }
+        }
+    }
+
+    /// `finish` closes runs of hosts that share an origin and a start at
+    /// once: the same rows, totals and burst count, bit for bit, as closing
+    /// every host one burst at a time, for hosts that started together (at a
+    /// phase change) or apart, with one to five instances.
+    #[test]
+    fn finish_by_groups_matches_hosts_one_by_one() {
+        use crate::rng::Streams;
+        use rand::RngExt;
+        let mut rng = Streams::new(12, 0).stream("flood-groups-test");
+        for case in 0..40 {
+            let extra = format!(
+                "period_hours = {}\nbytes_per_burst = {}\nconnections = {}\n\
+                 move_at = 2001-07-20T0{}:13:00Z\nfilter_at = 2001-07-20T0{}:00:07Z\n",
+                [0.1, 0.77, 4.0, 1.0 / 60.0][case % 4],
+                rng.random_range(1..5_000_000u32),
+                rng.random_range(1..200u32),
+                rng.random_range(0..10u32),
+                rng.random_range(0..10u32),
+            );
+            let mut s = scenario(&extra);
+            s.output.bin = [60.0, 416.6, 3600.0][case % 3];
+            let hosts = 500;
+            let mut fast = FloodMeter::for_scenario(&s, hosts);
+            let mut slow = fast.clone();
+            let midnight = SimTime::from_ymd(2001, 7, 20);
+            let mut opened = Vec::new();
+            for h in 0..hosts as u32 {
+                // Runs of hosts starting at midnight, broken by hosts that
+                // start at other times.
+                let t = if rng.random::<f64>() < 0.8 {
+                    midnight
+                } else {
+                    midnight.plus(rng.random::<f64>() * 6.0 * 3600.0)
+                };
+                let instances = rng.random_range(1..6u8);
+                flood(&mut fast, t, h, instances);
+                opened.push((t.secs(), instances));
+            }
+            fast.finish();
+            let until = s.end.secs() + 1e-9;
+            for &(t, instances) in &opened {
+                let o = Open {
+                    origin: t,
+                    since: t,
+                    instances,
+                };
+                close_one_by_one(&mut slow, o, until);
+            }
+            assert_eq!(fast.bursts, slow.bursts, "case {case}");
+            assert!(fast.bursts > 0, "case {case}");
+            assert_eq!(fast.bytes_delivered, slow.bytes_delivered, "case {case}");
+            assert_eq!(fast.bytes_at_target, slow.bytes_at_target, "case {case}");
+            assert_eq!(fast.rows(), slow.rows(), "case {case}");
         }
     }
 
