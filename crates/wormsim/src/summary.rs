@@ -233,6 +233,7 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::floor_i64;
+    use rand::RngExt;
 
     /// `floor_i64` is `floor() as i64` on whole, fractional, negative, huge,
     /// tiny and non-finite values.
@@ -255,14 +256,10 @@ mod tests {
             2f64.powi(63),
             -(2f64.powi(63)),
         ]);
-        let mut z = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::rng::Streams::new(3, 0).stream("floor-test");
         for _ in 0..100_000 {
-            z ^= z << 13;
-            z ^= z >> 7;
-            z ^= z << 17;
-            let scale = [1.0, 1e3, 1.7e7, 1e15, 1e19][(z % 5) as usize];
-            let u = (z >> 11) as f64 / (1u64 << 53) as f64;
-            xs.push((2.0 * u - 1.0) * scale);
+            let scale = [1.0, 1e3, 1.7e7, 1e15, 1e19][rng.random_range(0..5usize)];
+            xs.push((2.0 * rng.random::<f64>() - 1.0) * scale);
         }
         for x in xs {
             assert_eq!(floor_i64(x), x.floor() as i64, "{x}");

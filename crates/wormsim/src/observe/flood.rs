@@ -394,6 +394,23 @@ bin = 3600
         Scenario::from_str("f.toml", &text).unwrap()
     }
 
+    /// The test scenario with a flood of period `period_h` [h] and bins of
+    /// `bin` [s], its volume, connections, move and filter times drawn from `rng`.
+    fn random_flood(period_h: f64, bin: f64, rng: &mut crate::rng::Rng) -> Scenario {
+        use rand::RngExt;
+        let extra = format!(
+            "period_hours = {period_h}\nbytes_per_burst = {}\nconnections = {}\n\
+             move_at = 2001-07-20T0{}:13:00Z\nfilter_at = 2001-07-20T0{}:00:07Z\n",
+            rng.random_range(1..5_000_000u32),
+            rng.random_range(1..200u32),
+            rng.random_range(0..10u32),
+            rng.random_range(0..10u32),
+        );
+        let mut s = scenario(&extra);
+        s.output.bin = bin;
+        s
+    }
+
     fn flood(m: &mut FloodMeter, t: SimTime, host: u32, instances: u8) {
         m.event(&Event::Flood { t, host, instances }, &View::default());
     }
@@ -472,16 +489,7 @@ bin = 3600
         for case in 0..300 {
             let period_h = [1.0 / 3600.0, 7.3 / 3600.0, 0.1, 0.77, 4.0][case % 5];
             let bin = [60.0, 416.6, 3600.0, 1.0][case / 5 % 4];
-            let extra = format!(
-                "period_hours = {period_h}\nbytes_per_burst = {}\nconnections = {}\n\
-                 move_at = 2001-07-20T0{}:13:00Z\nfilter_at = 2001-07-20T0{}:00:07Z\n",
-                rng.random_range(1..5_000_000u32),
-                rng.random_range(1..200u32),
-                rng.random_range(0..10u32),
-                rng.random_range(0..10u32),
-            );
-            let mut s = scenario(&extra);
-            s.output.bin = bin;
+            let s = random_flood(period_h, bin, &mut rng);
             let (start, end) = (s.start.secs(), s.end.secs());
             let mut fast = FloodMeter::for_scenario(&s, 1);
             let mut slow = fast.clone();
@@ -523,17 +531,8 @@ bin = 3600
         use rand::RngExt;
         let mut rng = Streams::new(12, 0).stream("flood-groups-test");
         for case in 0..40 {
-            let extra = format!(
-                "period_hours = {}\nbytes_per_burst = {}\nconnections = {}\n\
-                 move_at = 2001-07-20T0{}:13:00Z\nfilter_at = 2001-07-20T0{}:00:07Z\n",
-                [0.1, 0.77, 4.0, 1.0 / 60.0][case % 4],
-                rng.random_range(1..5_000_000u32),
-                rng.random_range(1..200u32),
-                rng.random_range(0..10u32),
-                rng.random_range(0..10u32),
-            );
-            let mut s = scenario(&extra);
-            s.output.bin = [60.0, 416.6, 3600.0][case % 3];
+            let period_h = [0.1, 0.77, 4.0, 1.0 / 60.0][case % 4];
+            let s = random_flood(period_h, [60.0, 416.6, 3600.0][case % 3], &mut rng);
             let hosts = 500;
             let mut fast = FloodMeter::for_scenario(&s, hosts);
             let mut slow = fast.clone();
