@@ -1578,7 +1578,10 @@ impl General {
         {
             return false;
         }
-        self.ceiling(h) == Some(x.w) && self.at_ceiling(h)
+        // `at_ceiling` with the ceiling read once.
+        let i = h as usize;
+        self.ceiling(h)
+            .is_some_and(|cap| cap == x.w && self.tu(i) * x.awake as u64 >= cap)
     }
 
     /// `h`'s weight ceiling (`max_scan_multiple` times its one-instance
@@ -1608,7 +1611,9 @@ impl General {
         if !self.poolable(h) {
             return false;
         }
-        self.set_reinfectable(h, false);
+        if self.in_reinfectable(h) {
+            self.set_reinfectable(h, false);
+        }
         let i = h as usize;
         let w = self.h[i].w;
         let e = keyed_exp1(
@@ -1853,10 +1858,60 @@ impl General {
                     }
                 }
             }
-            self.enter_phase(h, phase, obs);
+            self.enter_phase_released(h, phase, obs);
         }
         drop(ahead);
         done
+    }
+
+    /// Right-clock host `h`, just settled and taken out of the pool, enters
+    /// `phase` with the other right-clock hosts: [`General::enter_phase`]
+    /// with what pooling guarantees already known. A pooled host was
+    /// infected, awake, alive, not held and not flooding, with a weight, in
+    /// the spread phase of a worm under uniform scanning without strategy
+    /// extensions (see [`General::poolable`] and where `pooling` is set), and
+    /// its settling changed only its instance and thread counts. Leaving the
+    /// spread phase then takes its weight to 0 (it cannot be pooled again
+    /// without one) and starts its flood if the worm floods in `phase`. The
+    /// CRv2 preset's 353,000 right-clock hosts at 00:00 UTC on 20 July: 471
+    /// instructions a host through `enter_phase` (bench/RESULTS.md, "The
+    /// midnight phase change without the general path").
+    fn enter_phase_released<O: Observer>(&mut self, h: u32, phase: Phase, obs: &mut O) {
+        let i = h as usize;
+        if phase == Phase::Spread || self.h[i].state != HostState::Infected {
+            // Not reached (no host is pooled outside the spread phase, and a
+            // pooled host is infected); the general path keeps it right if it were.
+            self.enter_phase(h, phase, obs);
+            return;
+        }
+        debug_assert!(self.pooling && !self.wrong_clock(h) && self.group_phase == phase);
+        debug_assert_eq!(
+            self.h[i].flags
+                & (flag::POOLED | flag::ASLEEP | flag::DEAD | flag::HELD | flag::FLOODING),
+            0
+        );
+        debug_assert_eq!(self.target_weight(h), 0);
+        // `update_weight` to 0 under uniform scanning.
+        let old = self.h[i].w;
+        if old != 0 {
+            self.scan.set(&mut self.h, h, 0);
+            if self.in_reinfectable(h) {
+                self.reinfectable_weight -= old;
+            }
+            if O::RATE_EVENTS {
+                self.emit(
+                    obs,
+                    Event::Rate {
+                        t: self.t,
+                        host: h,
+                        rate: 0.0,
+                    },
+                );
+            }
+        }
+        // `should_flood`: infected, awake, alive, and in `phase`.
+        let flood = self.cfg.flood && phase == Phase::Flood;
+        self.set_flooding(h, flood, obs);
     }
 
     /// Rate of hits on pooled hosts [1/s], given the congestion factor.

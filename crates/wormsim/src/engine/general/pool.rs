@@ -243,6 +243,7 @@ impl Pool {
     /// The search is over the clock of weight `w` at the grid points: kept
     /// for the first [`CLOCK_WEIGHTS`] weights ([`Clock`]), computed as it
     /// goes for the others; the same arithmetic either way, so the same bin.
+    #[inline]
     pub fn hit_time(&mut self, theta: f64, w: u64, k_lo: &mut u32, now: f64) -> f64 {
         let Some(g) = &mut self.grid else {
             return now;
