@@ -252,9 +252,11 @@ impl<O: Observer + ?Sized> Observer for &mut O {
     fn instance_grid(&self) -> Option<(SimTime, f64)> {
         (**self).instance_grid()
     }
+    #[inline]
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         (**self).interval(from, to, view);
     }
+    #[inline]
     fn event(&mut self, event: &Event, view: &View) {
         (**self).event(event, view);
     }
@@ -271,10 +273,12 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     fn instance_grid(&self) -> Option<(SimTime, f64)> {
         self.0.instance_grid().or_else(|| self.1.instance_grid())
     }
+    #[inline]
     fn interval(&mut self, from: SimTime, to: SimTime, view: &View) {
         self.0.interval(from, to, view);
         self.1.interval(from, to, view);
     }
+    #[inline]
     fn event(&mut self, event: &Event, view: &View) {
         self.0.event(event, view);
         self.1.event(event, view);

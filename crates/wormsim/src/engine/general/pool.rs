@@ -103,6 +103,7 @@ impl Clock {
     }
 
     /// Compute the clock at the grid points logged since the last call.
+    #[inline]
     fn extend(&mut self, log: &[(f64, f64)]) {
         if log.len() > self.at.len() {
             let wf = self.w as f64;
@@ -146,6 +147,7 @@ impl Clock {
     /// The first grid index `k ≥ lo` with clock `≥ theta` (`at.len()` if
     /// none): what a binary search over `at[lo..]` gives, the clock being
     /// non-decreasing while the host is pooled.
+    #[inline]
     fn first_reaching(&mut self, lo: usize, theta: f64) -> usize {
         let len = self.at.len();
         if self.indexed != len {
@@ -243,7 +245,7 @@ impl Pool {
     /// The search is over the clock of weight `w` at the grid points: kept
     /// for the first [`CLOCK_WEIGHTS`] weights ([`Clock`]), computed as it
     /// goes for the others; the same arithmetic either way, so the same bin.
-    #[inline]
+    #[inline(always)]
     pub fn hit_time(&mut self, theta: f64, w: u64, k_lo: &mut u32, now: f64) -> f64 {
         let Some(g) = &mut self.grid else {
             return now;
