@@ -1,5 +1,7 @@
 //! The allocator the `wormsim` binaries install: the system allocator, with
-//! large blocks advised for transparent huge pages.
+//! large blocks advised for transparent huge pages; and the crate's other
+//! memory helpers (how a large vector grows, [`reserve_for_push`]; a cache
+//! hint, [`prefetch`]).
 //!
 //! The engines reach their per-host arrays at random (the host an infection
 //! lands on, the infector drawn, the positions in the sets). Over tens of
@@ -44,6 +46,21 @@ pub(crate) fn reserve_for_push<T>(v: &mut Vec<T>, limit: usize) {
     if v.len() == v.capacity() && v.len() >= GROW_TO_LIMIT && limit > v.len() {
         v.reserve_exact(limit - v.len());
     }
+}
+
+/// Ask the processor to bring `r` into its cache: a hint, which changes
+/// nothing the program computes (a no-op off x86-64).
+#[inline]
+pub(crate) fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: SSE is part of every x86-64 target, and a prefetch never
+        // faults nor changes memory; the pointer comes from a live reference.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
 }
 
 /// The system allocator, advising blocks of [`MIN_BLOCK`] bytes or more for

@@ -152,8 +152,8 @@ impl Summary {
         const AHEAD: usize = 16;
         for (k, &h) in order.iter().enumerate() {
             if let Some(&next) = order.get(k + AHEAD) {
-                crate::engine::general::prefetch(&hosts.first_infected_at[next as usize]);
-                crate::engine::general::prefetch(&hosts.first_infector[next as usize]);
+                crate::alloc::prefetch(&hosts.first_infected_at[next as usize]);
+                crate::alloc::prefetch(&hosts.first_infector[next as usize]);
             }
             let t = hosts.first_infected_at[h as usize];
             times.push(t);

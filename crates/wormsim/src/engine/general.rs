@@ -46,7 +46,7 @@ use super::{
     Clear, Counters, Event, HostRecords, HostState, Keep, NO_HOST, Observer, RATE_UNITS_PER_PROBE,
     Setup, SetupError, View, exp1, trait_bit,
 };
-use crate::alloc::reserve_for_push;
+use crate::alloc::{prefetch, reserve_for_push};
 use crate::calendar::Phase;
 use crate::checkpoint::{Checkpoint, HostSnapshot};
 use crate::rng::{Rng, Streams, below_u64, keyed_exp1, stream};
@@ -534,21 +534,6 @@ fn infector_stream<'a, O: Observer>(
     } else {
         None
     }
-}
-
-/// Ask the processor to bring `r` into its cache: a hint, which changes
-/// nothing the program computes (a no-op off x86-64).
-#[inline]
-pub(crate) fn prefetch<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: SSE is part of every x86-64 target, and a prefetch never
-        // faults nor changes memory; the pointer comes from a live reference.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
 }
 
 /// A set of hosts with O(1) insert, remove and uniform choice, whose

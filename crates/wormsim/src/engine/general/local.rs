@@ -152,8 +152,8 @@ impl Local {
     /// [`Local::add_susceptible`] reads first.
     #[inline]
     pub fn prefetch(&self, h: u32) {
-        super::prefetch(&self.host_b[h as usize]);
-        super::prefetch(&self.spos[h as usize]);
+        crate::alloc::prefetch(&self.host_b[h as usize]);
+        crate::alloc::prefetch(&self.spos[h as usize]);
     }
 
     /// `h` becomes susceptible: move it into its block's susceptible prefix.
