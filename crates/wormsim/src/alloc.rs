@@ -1,7 +1,7 @@
 //! The allocator the `wormsim` binaries install: the system allocator, with
 //! large blocks advised for transparent huge pages; and the crate's other
-//! memory helpers (how a large vector grows, [`reserve_for_push`]; a cache
-//! hint, [`prefetch`]).
+//! memory helpers (how a large vector grows, `reserve_for_push`; a cache
+//! hint, `prefetch`).
 //!
 //! The engines reach their per-host arrays at random (the host an infection
 //! lands on, the infector drawn, the positions in the sets). Over tens of
