@@ -933,8 +933,11 @@ pub(crate) fn spreading_at(s: &Scenario, t: SimTime) -> bool {
     !s.calendar.enabled || calendar::Phase::at(t) == calendar::Phase::Spread
 }
 
-/// A unit exponential draw.
+/// A unit exponential draw: `rng.sample(Exp1)`, through the distribution
+/// itself, whose sampler is marked for inlining (`RngExt::sample` is not, and
+/// its call saved and restored the ziggurat's registers at each of the CRv2
+/// preset's 10^6 draws: bench/RESULTS.md, twenty-second session).
 #[inline]
 pub(crate) fn exp1(rng: &mut Rng) -> f64 {
-    rng.sample(rand_distr::Exp1)
+    rand_distr::Distribution::sample(&rand_distr::Exp1, rng)
 }

@@ -955,7 +955,9 @@ impl General {
                 let z = match s.defense.patch_lag {
                     PatchLag::None | PatchLag::Fixed { .. } => 0.0,
                     PatchLag::Exponential { .. } => exp1(&mut lag_rng),
-                    PatchLag::LogNormal { .. } => lag_rng.sample(rand_distr::StandardNormal),
+                    PatchLag::LogNormal { .. } => {
+                        rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut lag_rng)
+                    }
                 };
                 if e > beyond && lag_nonneg {
                     continue;
