@@ -1227,7 +1227,7 @@ impl General {
         {
             return 0;
         }
-        let w = self.tu(i) * self.h[i].awake as u64;
+        let w = self.awake_units(i);
         let w = match self.ceiling(h) {
             Some(cap) => w.min(cap),
             None => w,
@@ -1249,6 +1249,12 @@ impl General {
         } else {
             self.update_weight(h, obs);
         }
+    }
+
+    /// The rate of host `i`'s awake threads, before any ceiling [rate units].
+    #[inline(always)]
+    fn awake_units(&self, i: usize) -> u64 {
+        self.tu(i) * self.h[i].awake as u64
     }
 
     fn update_weight<O: Observer>(&mut self, h: u32, obs: &mut O) {
@@ -1278,9 +1284,16 @@ impl General {
             self.emit_runner_moves(obs);
             self.drop_stale_runner_hits();
         }
-        if new == old {
-            return;
+        if new != old {
+            self.apply_weight(h, old, new, obs);
         }
+    }
+
+    /// Change `h`'s scanning weight from `old` (its record's) to `new`: the
+    /// scanning set, the re-infection weight, the scan model, and observers
+    /// that follow rates.
+    #[inline(always)]
+    fn apply_weight<O: Observer>(&mut self, h: u32, old: u64, new: u64, obs: &mut O) {
         self.scan.set(&mut self.h, h, new);
         if self.in_reinfectable(h) {
             self.reinfectable_weight = self.reinfectable_weight - old + new;
@@ -1523,11 +1536,17 @@ impl General {
         self.h.rpos(h as usize) != NO_HOST && self.h[h as usize].flags & flag::POOLED == 0
     }
 
+    /// Put `h` in or take it out of [`General::reinfectable`], if it is not
+    /// there already. (The check inline: most calls, such as a host pooled
+    /// at its infection, change nothing.)
+    #[inline]
     fn set_reinfectable(&mut self, h: u32, on: bool) {
-        let is = self.in_reinfectable(h);
-        if on == is {
-            return;
+        if on != self.in_reinfectable(h) {
+            self.change_reinfectable(h, on);
         }
+    }
+
+    fn change_reinfectable(&mut self, h: u32, on: bool) {
         debug_assert!(
             self.h[h as usize].flags & flag::POOLED == 0,
             "a pooled host is never reinfectable"
@@ -1565,10 +1584,11 @@ impl General {
         {
             return false;
         }
-        // `at_ceiling` with the ceiling read once.
-        let i = h as usize;
-        self.ceiling(h)
-            .is_some_and(|cap| cap == x.w && self.tu(i) * x.awake as u64 >= cap)
+        // `at_ceiling`, with the ceiling read once.
+        let Some(cap) = self.ceiling(h) else {
+            return false;
+        };
+        cap == x.w && self.awake_units(h as usize) >= cap
     }
 
     /// `h`'s weight ceiling (`max_scan_multiple` times its one-instance
@@ -1588,7 +1608,7 @@ impl General {
     fn at_ceiling(&self, h: u32) -> bool {
         let i = h as usize;
         self.ceiling(h)
-            .is_some_and(|cap| self.tu(i) * self.h[i].awake as u64 >= cap)
+            .is_some_and(|cap| self.awake_units(i) >= cap)
     }
 
     /// Pool `h` if it may be: it leaves the re-infection channel (if in it) and
@@ -1598,9 +1618,7 @@ impl General {
         if !self.poolable(h) {
             return false;
         }
-        if self.in_reinfectable(h) {
-            self.set_reinfectable(h, false);
-        }
+        self.set_reinfectable(h, false);
         let i = h as usize;
         let w = self.h[i].w;
         let e = keyed_exp1(
@@ -1878,26 +1896,14 @@ impl General {
             0
         );
         debug_assert_eq!(self.target_weight(h), 0);
-        // `update_weight` to 0 under uniform scanning.
+        // `update_weight` to 0 (uniform scanning: no runner speeds).
         let old = self.h[i].w;
         if old != 0 {
-            self.scan.set(&mut self.h, h, 0);
-            if self.in_reinfectable(h) {
-                self.reinfectable_weight -= old;
-            }
-            if O::RATE_EVENTS {
-                self.emit(
-                    obs,
-                    Event::Rate {
-                        t: self.t,
-                        host: h,
-                        rate: 0.0,
-                    },
-                );
-            }
+            self.apply_weight(h, old, 0, obs);
         }
         // `should_flood`: infected, awake, alive, and in `phase`.
         let flood = self.cfg.flood && phase == Phase::Flood;
+        debug_assert_eq!(flood, self.should_flood(h));
         self.set_flooding(h, flood, obs);
     }
 
